@@ -1,0 +1,1 @@
+"""Caisse shared platform library."""

@@ -1,0 +1,1 @@
+"""caisse_shared.http."""

@@ -1,0 +1,325 @@
+"""Consumer runner: inbox dedupe in the handler's transaction, offsets after commit,
+non-blocking delayed retries on ``<topic>.retry.<group>``, dead letters on ``<topic>.dlq``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from caisse_shared.db import Database
+from caisse_shared.events.envelope import (
+    EnvelopeError, ReceivedEvent, parse_headers, read_envelope,
+)
+from caisse_shared.events.registry import (
+    PayloadInvalid, SchemaNotFound, SchemaRegistry, default_registry,
+)
+from caisse_shared.messaging.kafka import ensure_topics
+from caisse_shared.messaging.tables import inbox_table
+from caisse_shared.observability import (
+    CONSUMER_LAG, CONSUMER_PROCESSED, DLQ_MESSAGES, RETRY_MESSAGES, reset_correlation_id,
+    set_correlation_id,
+)
+
+log = logging.getLogger("caisse.consumer")
+
+Handler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Sequence[ReceivedEvent]], Awaitable[None]]
+
+H_ATTEMPT = "retry_attempt"
+H_DUE = "retry_due_at"
+H_ORIGIN_TOPIC = "origin_topic"
+
+
+def retry_topic(topic: str, group: str) -> str:
+    """Per-group retry topic, so one group's retries never reach another group."""
+    return f"{topic}.retry.{group}"
+
+
+def dlq_topic(topic: str) -> str:
+    """Dead-letter topic of a main topic."""
+    return f"{topic}.dlq"
+
+
+@dataclass(slots=True)
+class _Failure:
+    record: ConsumerRecord  # type: ignore[type-arg]
+    origin_topic: str
+    attempt: int
+    error: str
+    error_type: str
+    poison: bool
+
+
+@dataclass(slots=True)
+class ConsumerConfig:
+    """Retry delays (one per retry before the DLQ) and batch size."""
+
+    retry_delays_s: tuple[float, ...] = (1.0, 5.0, 30.0)
+    max_batch: int = 500
+    poll_timeout_ms: int = 200
+    partitions: int = 3
+
+
+@dataclass
+class ConsumerRunner:
+    """Runs handlers for topics in one consumer group, exactly-once in effect via the inbox."""
+
+    group: str
+    bootstrap: str
+    database: Database
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    producer_factory: Callable[[], AIOKafkaProducer] | None = None
+    registry: SchemaRegistry | None = None
+    config: ConsumerConfig = field(default_factory=ConsumerConfig)
+    processed: int = 0
+    dead_lettered: int = 0
+
+    def __post_init__(self) -> None:
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._resume_tasks: set[asyncio.Task[None]] = set()
+        self._inbox = inbox_table(self.database.metadata)
+        self._registry = self.registry or default_registry()
+        self.ready = asyncio.Event()
+
+    @property
+    def main_topics(self) -> list[str]:
+        """Topics with a handler."""
+        return sorted(set(self.handlers) | set(self.batch_handlers))
+
+    def all_topics(self) -> list[str]:
+        """Main and retry topics this group reads."""
+        return [*self.main_topics, *(retry_topic(t, self.group) for t in self.main_topics)]
+
+    async def start(self) -> None:
+        """Create topics, join the group, and consume in the background."""
+        from caisse_shared.messaging.kafka import make_consumer, make_producer
+
+        await ensure_topics(
+            self.bootstrap,
+            [*self.all_topics(), *(dlq_topic(t) for t in self.main_topics)],
+            partitions=self.config.partitions,
+        )
+        factory = self.producer_factory or (lambda: make_producer(self.bootstrap, idempotent=False))
+        self._producer = factory()
+        await self._producer.start()
+        self._consumer = make_consumer(
+            self.bootstrap, self.group, *self.all_topics(), max_poll_records=self.config.max_batch
+        )
+        await self._consumer.start()
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group}")
+
+    async def stop(self) -> None:
+        """Finish the batch in flight, commit, leave the group."""
+        self._stopping.set()
+        if self._task:
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(self._task, timeout=15)
+        for t in list(self._resume_tasks):
+            t.cancel()
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while not self._stopping.is_set():
+            try:
+                batch = await self._consumer.getmany(timeout_ms=self.config.poll_timeout_ms)
+                if self._consumer.assignment():
+                    self.ready.set()
+                for tp, records in batch.items():
+                    await self._process_partition(tp, records)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consumer %s: batch failed; will be redelivered", self.group)
+                await asyncio.sleep(1.0)
+                await self._rewind_to_committed()
+
+    async def _rewind_to_committed(self) -> None:
+        assert self._consumer is not None
+        for tp in self._consumer.assignment():
+            committed = await self._consumer.committed(tp)
+            if committed is None:
+                await self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, committed)
+
+    async def _process_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:  # type: ignore[type-arg]
+        assert self._consumer is not None
+        is_retry = tp.topic.endswith(f".retry.{self.group}")
+        if is_retry:
+            records = self._due_prefix(tp, records)
+            if not records:
+                return
+        events: list[tuple[ConsumerRecord, ReceivedEvent, int]] = []  # type: ignore[type-arg]
+        failures: list[_Failure] = []
+        for rec in records:
+            decoded = self._decode(rec)
+            if isinstance(decoded, _Failure):
+                failures.append(decoded)
+            else:
+                events.append((rec, decoded[0], decoded[1]))
+        failures.extend(await self._apply(events))
+        await self._route_failures(failures)
+        await self._consumer.commit({tp: records[-1].offset + 1})
+        hw = self._consumer.highwater(tp)
+        if hw is not None:
+            CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(
+                max(0, hw - (records[-1].offset + 1)))
+
+    def _due_prefix(self, tp: TopicPartition, records: list[ConsumerRecord]) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+        """Records whose retry time has come; pause the partition until the next one is due."""
+        assert self._consumer is not None
+        now = time.time()
+        for i, rec in enumerate(records):
+            due = float(parse_headers(rec.headers).get(H_DUE, "0") or 0)
+            if due > now:
+                self._consumer.seek(tp, rec.offset)
+                self._consumer.pause(tp)
+                task = asyncio.create_task(self._resume_later(tp, due - now))
+                self._resume_tasks.add(task)
+                task.add_done_callback(self._resume_tasks.discard)
+                return records[:i]
+        return records
+
+    async def _resume_later(self, tp: TopicPartition, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._consumer is not None and tp in self._consumer.assignment():
+            self._consumer.resume(tp)
+
+    def _decode(self, rec: ConsumerRecord) -> tuple[ReceivedEvent, int] | _Failure:  # type: ignore[type-arg]
+        try:
+            headers = parse_headers(rec.headers)
+        except EnvelopeError as exc:
+            return _Failure(rec, rec.topic, 0, str(exc), "EnvelopeError", poison=True)
+        origin = headers.get(H_ORIGIN_TOPIC, rec.topic)
+        attempt = int(headers.get(H_ATTEMPT, "0") or 0)
+        try:
+            event_id, event_type, version, occurred_at = read_envelope(headers)
+            if rec.value is None:
+                raise PayloadInvalid("empty message value")
+            payload = self._registry.decode(event_type, version, rec.value)
+        except (EnvelopeError, SchemaNotFound, PayloadInvalid) as exc:
+            return _Failure(rec, origin, attempt, str(exc), type(exc).__name__, poison=True)
+        key = rec.key.decode(errors="replace") if rec.key is not None else None
+        event = ReceivedEvent(
+            event_id=event_id, event_type=event_type, schema_version=version,
+            occurred_at=occurred_at, producer=headers.get("producer", ""),
+            correlation_id=headers.get("correlation_id"), causation_id=headers.get("causation_id"),
+            key=key, payload=payload, topic=origin, partition=rec.partition, offset=rec.offset,
+        )
+        return event, attempt
+
+    async def _apply(self, events: list[tuple[ConsumerRecord, ReceivedEvent, int]]) -> list[_Failure]:  # type: ignore[type-arg]
+        """Fast path: the whole batch in one transaction; on any error, redo one by one."""
+        if not events:
+            return []
+        try:
+            async with self.database.unit_of_work() as session:
+                fresh = await self._claim(session, [e for _, e, _ in events])
+                await self._dispatch(session, [e for _, e, _ in events if e.event_id in fresh])
+            self._count(events, "processed", len(fresh))
+            return []
+        except Exception:
+            log.info("consumer %s: batch of %d failed, isolating", self.group, len(events))
+        failures: list[_Failure] = []
+        async with self.database.unit_of_work() as session:
+            for rec, event, attempt in events:
+                token = set_correlation_id(event.correlation_id)
+                try:
+                    async with session.begin_nested():
+                        fresh = await self._claim(session, [event])
+                        if fresh:
+                            await self._dispatch(session, [event])
+                except Exception as exc:
+                    log.warning("consumer %s: %s %s failed: %s", self.group, event.event_type,
+                                event.event_id, exc)
+                    failures.append(_Failure(rec, event.topic, attempt, str(exc)[:2000],
+                                             type(exc).__name__, poison=False))
+                finally:
+                    reset_correlation_id(token)
+        self._count(events, "processed", len(events) - len(failures))
+        return failures
+
+    def _count(self, events: Sequence[tuple[object, ReceivedEvent, int]], outcome: str, n: int) -> None:
+        self.processed += n
+        if events:
+            CONSUMER_PROCESSED.labels(self.group, events[0][1].topic, outcome).inc(n)
+
+    async def _claim(self, session: AsyncSession, events: Sequence[ReceivedEvent]) -> set[object]:
+        """Insert inbox rows; return the event ids not seen before (dedupe inside the batch too)."""
+        unique = {e.event_id: e for e in events}
+        rows = [{"consumer": self.group, "event_id": e.event_id, "event_type": e.event_type,
+                 "topic": e.topic, "partition": e.partition, "offset": e.offset}
+                for e in unique.values()]
+        result = await session.execute(
+            insert(self._inbox).values(rows).on_conflict_do_nothing()
+            .returning(self._inbox.c.event_id)
+        )
+        return set(result.scalars().all())
+
+    async def _dispatch(self, session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:
+        by_topic: dict[str, list[ReceivedEvent]] = {}
+        for e in events:
+            by_topic.setdefault(e.topic, []).append(e)
+        for topic, group in by_topic.items():
+            batch_handler = self.batch_handlers.get(topic)
+            if batch_handler is not None:
+                await batch_handler(session, group)
+                continue
+            handler = self.handlers[topic]
+            for e in group:
+                token = set_correlation_id(e.correlation_id)
+                try:
+                    await handler(session, e)
+                finally:
+                    reset_correlation_id(token)
+
+    async def _route_failures(self, failures: list[_Failure]) -> None:
+        """Send each failure to its retry topic, or to the DLQ when retries are spent or useless."""
+        assert self._producer is not None
+        futures = []
+        for f in failures:
+            base = [(k, v) for k, v in (f.record.headers or ())
+                    if k not in (H_ATTEMPT, H_DUE, H_ORIGIN_TOPIC)]
+            if not f.poison and f.attempt < len(self.config.retry_delays_s):
+                due = time.time() + self.config.retry_delays_s[f.attempt]
+                topic = retry_topic(f.origin_topic, self.group)
+                extra = [(H_ATTEMPT, str(f.attempt + 1)), (H_DUE, f"{due:.3f}"),
+                         (H_ORIGIN_TOPIC, f.origin_topic), ("last_error", f.error[:1000])]
+                RETRY_MESSAGES.labels(self.group, f.origin_topic).inc()
+            else:
+                topic = dlq_topic(f.origin_topic)
+                extra = [
+                    ("dlq_error", f.error[:2000]), ("dlq_error_type", f.error_type),
+                    ("dlq_origin_topic", f.origin_topic), ("dlq_origin_partition", str(f.record.partition)),
+                    ("dlq_origin_offset", str(f.record.offset)), ("dlq_consumer", self.group),
+                    ("dlq_attempts", str(f.attempt + 1)), ("dlq_failed_at", datetime.now(UTC).isoformat()),
+                ]
+                DLQ_MESSAGES.labels(self.group, f.origin_topic).inc()
+                self.dead_lettered += 1
+                log.error("consumer %s: dead-lettered %s@%d: %s", self.group, f.origin_topic,
+                          f.record.offset, f.error)
+            headers = base + [(k, v.encode()) for k, v in extra]
+            futures.append(await self._producer.send(
+                topic, value=f.record.value, key=f.record.key, headers=headers))
+        if futures:
+            await asyncio.gather(*futures)

@@ -1,0 +1,158 @@
+"""Outbox relay: claims unsent rows with SKIP LOCKED, publishes with acks=all, marks them sent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import MetaData, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from caisse_shared.messaging.tables import outbox_table
+from caisse_shared.observability import OUTBOX_BACKLOG, OUTBOX_PUBLISH_ERRORS, OUTBOX_PUBLISHED
+
+log = logging.getLogger("caisse.relay")
+
+
+@dataclass(slots=True)
+class RelayConfig:
+    """Tuning knobs; defaults suit one relay per service."""
+
+    batch_size: int = 1000
+    poll_interval_s: float = 0.05
+    retention_s: float = 7 * 24 * 3600
+    backoff_initial_s: float = 0.2
+    backoff_max_s: float = 10.0
+    cleanup_every_s: float = 300.0
+
+
+class OutboxRelay:
+    """Moves committed outbox rows to Kafka; waits with backoff while the broker is down."""
+
+    def __init__(
+        self, engine: AsyncEngine, metadata: MetaData, producer_factory: Callable[[], AIOKafkaProducer],
+        *, service: str, config: RelayConfig | None = None,
+    ) -> None:
+        self.engine = engine
+        self.table = outbox_table(metadata)
+        self.producer_factory = producer_factory
+        self.service = service
+        self.config = config or RelayConfig()
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._last_cleanup = 0.0
+        self.published = 0
+
+    async def start(self) -> None:
+        """Run the relay loop in the background."""
+        self._stopping.clear()
+        self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
+
+    async def stop(self) -> None:
+        """Finish the batch in flight and stop."""
+        self._stopping.set()
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._close_producer()
+
+    async def _close_producer(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self.producer_factory()
+            try:
+                await producer.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def run(self) -> None:
+        """Loop until stopped: publish batches, sleep briefly when idle, back off on failure."""
+        backoff = self.config.backoff_initial_s
+        while not self._stopping.is_set():
+            try:
+                sent = await self.publish_batch()
+                backoff = self.config.backoff_initial_s
+                await self._maybe_cleanup()
+                if sent < self.config.batch_size:
+                    await asyncio.sleep(self.config.poll_interval_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                OUTBOX_PUBLISH_ERRORS.labels(self.service).inc()
+                log.warning("outbox relay: publish failed, retrying in %.1fs: %s", backoff, exc)
+                await self._close_producer()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.config.backoff_max_s)
+
+    async def publish_batch(self) -> int:
+        """Claim one batch, publish every row, mark them sent, all in one transaction."""
+        t = self.table
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(
+                select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+                .where(t.c.sent_at.is_(None)).order_by(t.c.id)
+                .limit(self.config.batch_size).with_for_update(skip_locked=True)
+            )).all()
+            if not rows:
+                OUTBOX_BACKLOG.labels(self.service).set(0)
+                return 0
+            producer = await self._ensure_producer()
+            futures = [
+                await producer.send(
+                    r.topic, value=r.payload, key=r.key.encode() if r.key is not None else None,
+                    headers=[(k, str(v).encode()) for k, v in r.headers.items()],
+                )
+                for r in rows
+            ]
+            await asyncio.gather(*futures)  # acks=all for every record before marking sent
+            await conn.execute(
+                update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
+            )
+        for r in rows:
+            OUTBOX_PUBLISHED.labels(self.service, r.topic).inc()
+        self.published += len(rows)
+        return len(rows)
+
+    async def backlog(self) -> int:
+        """Unsent rows right now (also exported as a gauge)."""
+        t = self.table
+        async with self.engine.connect() as conn:
+            n = (await conn.execute(select(func.count()).where(t.c.sent_at.is_(None)))).scalar_one()
+        OUTBOX_BACKLOG.labels(self.service).set(n)
+        return int(n)
+
+    async def _maybe_cleanup(self) -> None:
+        now = time.monotonic()
+        if now - self._last_cleanup < self.config.cleanup_every_s:
+            return
+        self._last_cleanup = now
+        await self.backlog()
+        await self.purge_sent_older_than(self.config.retention_s)
+
+    async def purge_sent_older_than(self, seconds: float) -> int:
+        """Delete sent rows past the retention period (kept until then for replays)."""
+        t = self.table
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(t).where(
+                    t.c.sent_at.is_not(None),
+                    t.c.sent_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, seconds),
+                )
+            )
+        return int(result.rowcount or 0)

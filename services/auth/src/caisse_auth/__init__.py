@@ -1,0 +1,1 @@
+"""Caisse auth service: identities, roles, permissions, JWT sessions, LDAP, audit"""

@@ -1,0 +1,1 @@
+"""Caisse collection workflow service: agents, cases, strategies, assignments, promises to pay"""

@@ -1,0 +1,1 @@
+"""Caisse payments service: mobile-money and bank payments, exactly once; reconciliation; receipts"""
