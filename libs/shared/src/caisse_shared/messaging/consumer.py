@@ -39,6 +39,19 @@ H_DUE = "retry_due_at"
 H_ORIGIN_TOPIC = "origin_topic"
 
 
+def _first_occurrences(
+    events: Sequence[tuple[object, ReceivedEvent, int]], fresh: set[object]
+) -> list[ReceivedEvent]:
+    """New events in log order, each once even if the batch holds it twice."""
+    remaining = set(fresh)
+    out: list[ReceivedEvent] = []
+    for _, event, _ in events:
+        if event.event_id in remaining:
+            remaining.discard(event.event_id)
+            out.append(event)
+    return out
+
+
 def retry_topic(topic: str, group: str) -> str:
     """Per-group retry topic, so one group's retries never reach another group."""
     return f"{topic}.retry.{group}"
@@ -235,7 +248,7 @@ class ConsumerRunner:
         try:
             async with self.database.unit_of_work() as session:
                 fresh = await self._claim(session, [e for _, e, _ in events])
-                await self._dispatch(session, [e for _, e, _ in events if e.event_id in fresh])
+                await self._dispatch(session, _first_occurrences(events, fresh))
             self._count(events, "processed", len(fresh))
             return []
         except Exception:
