@@ -1,0 +1,45 @@
+"""Settings of the payments service (env prefix ``CAISSE_PAYMENTS_``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from caisse_shared.config import ServiceSettings
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+SCHEMA = "payments"
+
+
+class Settings(ServiceSettings):
+    """Payments settings; webhook secrets default to dev values refused outside development."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CAISSE_PAYMENTS_", extra="ignore", env_file=None, populate_by_name=True
+    )
+    service_name: ClassVar[str] = "payments"
+    db_schema: ClassVar[str] = SCHEMA
+
+    db_pool_size: int = 10
+    # Per-channel HMAC secrets (KKiaPay-style aggregator, MTN MoMo, Moov, bank transfer, partners).
+    kkiapay_webhook_secret: SecretStr = SecretStr("dev-secret")
+    mtn_momo_webhook_secret: SecretStr = SecretStr("dev-secret")
+    moov_webhook_secret: SecretStr = SecretStr("dev-secret")
+    bank_transfer_webhook_secret: SecretStr = SecretStr("dev-secret")
+    notification_secret: SecretStr = SecretStr("dev-secret")
+    receipt_secret: SecretStr = SecretStr("dev-secret")
+    webhook_tolerance_s: int = 300
+    # Optional IP allowlist per channel (CIDR list); empty = any source.
+    webhook_ip_allowlist: dict[str, list[str]] = {}
+    allocation_order: tuple[str, ...] = ("PENALTIES", "INTEREST", "PRINCIPAL")
+    # Outbound aggregator used by initiate / check-status.
+    provider: Literal["sandbox", "kkiapay"] = "sandbox"
+    kkiapay_base_url: str = "https://api.kkiapay.me"
+    kkiapay_api_key: SecretStr = SecretStr("dev-secret")
+    provider_timeout_s: float = 10.0
+    consume_loans: bool = True
+    loans_topic: str = "banksync.loan.updated"
+    loans_group: str = "payments-loans"
+    reconciliation_schedule_enabled: bool = True
+    reconciliation_interval_s: float = 24 * 3600.0
+    reconciliation_date_tolerance_days: int = 1

@@ -1,0 +1,205 @@
+"""Payment processing flow: validate -> transform -> rules -> store -> allocate -> publish."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from caisse_shared.messaging.outbox import add_event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from caisse_payments.db import repositories as repo
+from caisse_payments.domain.allocation import Allocation, Component, allocate
+from caisse_payments.domain.model import (
+    DuplicateMismatch,
+    Notification,
+    NotificationOutcome,
+    PaymentStatus,
+    TransactionType,
+)
+from caisse_payments.services import events
+
+REOPENABLE = frozenset({PaymentStatus.PENDING, PaymentStatus.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class IngestContext:
+    """Who records the payment and how allocation is ordered."""
+
+    order: tuple[Component, ...]
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """The stored payment and whether this call created it."""
+
+    payment: Any
+    created: bool
+
+
+def new_reference(now: datetime) -> str:
+    """Our reference number: PAY + date + random suffix (unique by constraint)."""
+    return f"PAY{now:%y%m%d}{uuid.uuid4().hex[:12].upper()}"
+
+
+def _needs_loan(n: Notification) -> bool:
+    return (
+        n.outcome is NotificationOutcome.SUCCESS
+        and n.account_number is not None
+        and n.transaction_type is TransactionType.REMBOURSEMENT_PRET
+    )
+
+
+def _initial_status(n: Notification, alloc: Allocation | None) -> PaymentStatus:
+    if n.outcome is NotificationOutcome.FAILED:
+        return PaymentStatus.FAILED
+    if n.outcome is NotificationOutcome.PENDING:
+        return PaymentStatus.PENDING
+    return alloc.status if alloc else PaymentStatus.UNALLOCATED
+
+
+def _alloc_columns(alloc: Allocation) -> dict[str, Any]:
+    return {
+        "allocated_penalties": alloc.penalties,
+        "allocated_interest": alloc.interest,
+        "allocated_principal": alloc.principal,
+        "unallocated_amount": alloc.unallocated,
+        "needs_review": alloc.review_reason is not None,
+        "review_reason": alloc.review_reason,
+        "status": alloc.status.value,
+    }
+
+
+def _values(n: Notification, ctx: IngestContext, institution: str | None) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    alloc = (
+        allocate(n, None)
+        if n.outcome is NotificationOutcome.SUCCESS and not _needs_loan(n)
+        else None
+    )
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "reference_number": new_reference(now),
+        "channel": n.channel.value,
+        "provider_reference": n.provider_reference,
+        "transaction_type": n.transaction_type.value,
+        "account_number": n.account_number,
+        "cif": n.cif,
+        "amount": n.amount,
+        "currency": n.currency,
+        "payer_phone": n.payer_phone,
+        "failure_reason": n.failure_reason,
+        "paid_at": n.paid_at if n.outcome is NotificationOutcome.SUCCESS else None,
+        "created_by": ctx.actor,
+        "raw": n.raw or None,
+        "institution_id": institution,
+    }
+    if alloc is not None:
+        values.update(_alloc_columns(alloc))
+    values["status"] = _initial_status(n, alloc).value
+    return values
+
+
+async def ingest(session: AsyncSession, n: Notification, ctx: IngestContext) -> IngestResult:
+    """Store a notification exactly once per (channel, provider reference) and announce it."""
+    institution = await repo.loan_institution(session, n.account_number)
+    values = _values(n, ctx, institution)
+    if not await repo.insert_payment(session, values):
+        return IngestResult(await _duplicate(session, n, ctx), created=False)
+    pid = values["id"]
+    status = values["status"]
+    if _needs_loan(n):
+        await _allocate(session, pid, n, ctx, from_status=None)
+    else:
+        await repo.add_history(
+            session,
+            pid,
+            None,
+            status,
+            actor=ctx.actor,
+            reason=values.get("review_reason") or n.failure_reason,
+        )
+        await _announce(session, await repo.by_id(session, pid), n)
+    return IngestResult(await repo.by_id(session, pid), created=True)
+
+
+async def _duplicate(session: AsyncSession, n: Notification, ctx: IngestContext) -> Any:
+    """A known provider reference: the original answer, or completion of a pending payment."""
+    row = await repo.by_provider_ref(session, n.channel.value, n.provider_reference, lock=True)
+    assert row is not None  # the conflicting row is committed: ON CONFLICT saw it
+    if row.amount != n.amount or row.currency != n.currency:
+        raise DuplicateMismatch(
+            f"provider reference {n.provider_reference} already recorded with another amount",
+            reference_number=row.reference_number,
+        )
+    reopen = row.status in REOPENABLE and n.outcome is not NotificationOutcome.PENDING
+    if not reopen or (
+        row.status == PaymentStatus.FAILED and n.outcome is NotificationOutcome.FAILED
+    ):
+        return row
+    merged = dataclasses.replace(
+        n,
+        account_number=row.account_number or n.account_number,
+        transaction_type=TransactionType(row.transaction_type),
+        cif=row.cif or n.cif,
+    )
+    if merged.outcome is NotificationOutcome.FAILED:
+        await repo.update_payment(
+            session,
+            row.id,
+            status=PaymentStatus.FAILED.value,
+            failure_reason=n.failure_reason,
+            updated_at=datetime.now(UTC),
+        )
+        await repo.add_history(
+            session,
+            row.id,
+            row.status,
+            PaymentStatus.FAILED.value,
+            reason=n.failure_reason,
+            actor=ctx.actor,
+        )
+        await _announce(session, await repo.by_id(session, row.id), merged)
+    else:
+        await repo.update_payment(
+            session, row.id, paid_at=n.paid_at, payer_phone=row.payer_phone or n.payer_phone
+        )
+        await _allocate(session, row.id, merged, ctx, from_status=row.status)
+    return await repo.by_id(session, row.id)
+
+
+async def _allocate(
+    session: AsyncSession,
+    pid: uuid.UUID,
+    n: Notification,
+    ctx: IngestContext,
+    *,
+    from_status: str | None,
+) -> None:
+    """Lock the loan, split the amount over its dues, record, and announce."""
+    loan = await repo.lock_loan(session, n.account_number) if n.account_number else None
+    alloc = allocate(n, loan, ctx.order)
+    cif = n.cif or (loan.cif if loan else None)
+    await repo.update_payment(
+        session, pid, **_alloc_columns(alloc), cif=cif, updated_at=datetime.now(UTC)
+    )
+    if loan is not None:
+        await repo.apply_to_loan(session, pid, loan.account_number, alloc)
+    await repo.add_history(
+        session, pid, from_status, alloc.status.value, reason=alloc.review_reason, actor=ctx.actor
+    )
+    await _announce(session, await repo.by_id(session, pid), n)
+
+
+async def _announce(session: AsyncSession, row: Any, n: Notification) -> None:
+    """Outbox event for the payment's new state (none while pending)."""
+    if row.status == PaymentStatus.FAILED:
+        await add_event(
+            session, events.failed(row, n.failure_reason or "provider reported failure")
+        )
+    elif row.status != PaymentStatus.PENDING:
+        await add_event(session, events.received(row))

@@ -1,0 +1,95 @@
+"""Signed webhook intake: allowlist, HMAC + timestamp window, replay guard, then ingest."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from caisse_shared.errors import AppError, Forbidden, NotFound
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from caisse_payments.config import Settings
+from caisse_payments.db import repositories as repo
+from caisse_payments.domain import signature
+from caisse_payments.domain.channels import TRANSFORMS
+from caisse_payments.domain.model import WebhookReplayed
+from caisse_payments.services.ingest import IngestContext, IngestResult, ingest
+
+SIGNATURE_HEADER = "x-caisse-signature"
+TIMESTAMP_HEADER = "x-caisse-timestamp"
+
+
+class MalformedBody(AppError):
+    """The body is not a JSON object."""
+
+    status, title, code = 400, "Malformed JSON body", "malformed"
+
+
+def secret_for(settings: Settings, source: str) -> str:
+    """The HMAC secret of one webhook source."""
+    secrets = {
+        "notification": settings.notification_secret,
+        "kkiapay": settings.kkiapay_webhook_secret,
+        "mtn-momo": settings.mtn_momo_webhook_secret,
+        "moov": settings.moov_webhook_secret,
+        "bank-transfer": settings.bank_transfer_webhook_secret,
+    }
+    return secrets[source].get_secret_value()
+
+
+def check_allowlist(settings: Settings, source: str, client_ip: str | None) -> None:
+    """Refuse a source address outside the channel's allowlist (when one is configured)."""
+    allowed = settings.webhook_ip_allowlist.get(source)
+    if not allowed:
+        return
+    try:
+        addr = ipaddress.ip_address(client_ip or "")
+    except ValueError:
+        raise Forbidden("source address not allowed") from None
+    if not any(addr in ipaddress.ip_network(net, strict=False) for net in allowed):
+        raise Forbidden("source address not allowed")
+
+
+def parse_json(body: bytes) -> dict[str, object]:
+    """The body as a JSON object, or 400."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedBody("body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedBody("body must be a JSON object")
+    return data
+
+
+async def receive(
+    session: AsyncSession,
+    settings: Settings,
+    ctx: IngestContext,
+    *,
+    source: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    client_ip: str | None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Authenticate one webhook delivery and ingest its payment exactly once."""
+    if source not in TRANSFORMS:
+        raise NotFound(f"unknown webhook channel {source!r}")
+    check_allowlist(settings, source, client_ip)
+    moment = now or datetime.now(UTC)
+    sig = headers.get(SIGNATURE_HEADER)
+    signature.verify(
+        secret_for(settings, source),
+        headers.get(TIMESTAMP_HEADER),
+        sig,
+        body,
+        now=moment.timestamp(),
+        tolerance_s=settings.webhook_tolerance_s,
+    )
+    assert sig is not None
+    if not await repo.claim_delivery(session, source, signature.delivery_id(sig)):
+        raise WebhookReplayed("this signed delivery was already received")
+    _, transform = TRANSFORMS[source]
+    return await ingest(session, transform(parse_json(body), moment), ctx)
