@@ -1,0 +1,55 @@
+"""Bulk outbox writer: Avro-encode many events and COPY them into the outbox in one go.
+
+Same rows as ``caisse_shared.messaging.outbox.add_events`` (same transaction, same relay), but
+for tens of thousands of per-loan events: the first payload is validated against the schema,
+the rest are encoded by fastavro directly (they are built from typed database columns).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import fastavro
+from caisse_shared.events.envelope import envelope_headers, utcnow
+from caisse_shared.events.registry import default_registry
+from caisse_shared.observability import current_correlation_id
+
+from caisse_bank_sync.config import SCHEMA
+
+OUTBOX_COLUMNS = ("event_id", "event_type", "schema_version", "topic", "key", "payload", "headers")
+
+
+def encode_events(event_type: str, topic: str, items: Iterable[tuple[str, dict[str, Any]]],
+                  *, causation_id: str | None = None) -> list[tuple[Any, ...]]:
+    """Outbox records for (key, payload) pairs of one event type (schema version 1)."""
+    registry = default_registry()
+    schema = registry.parsed(event_type, 1)
+    now = utcnow()
+    correlation = current_correlation_id()
+    records: list[tuple[Any, ...]] = []
+    write = fastavro.schemaless_writer
+    for key, payload in items:
+        if not records:
+            data = registry.encode(event_type, 1, payload)  # validates the contract once
+        else:
+            buf = io.BytesIO()
+            write(buf, schema, payload)
+            data = buf.getvalue()
+        event_id = uuid.uuid4()
+        headers = dict((k, v.decode()) for k, v in envelope_headers(
+            event_id=str(event_id), event_type=event_type, schema_version=1, occurred_at=now,
+            producer=SCHEMA, correlation_id=correlation, causation_id=causation_id))
+        records.append((event_id, event_type, 1, topic, key, data, json.dumps(headers)))
+    return records
+
+
+async def copy_events(conn: Any, records: list[tuple[Any, ...]]) -> int:
+    """COPY encoded events into the outbox on a raw asyncpg connection (caller's transaction)."""
+    if records:
+        await conn.copy_records_to_table("outbox", schema_name=SCHEMA, columns=OUTBOX_COLUMNS,
+                                         records=records)
+    return len(records)

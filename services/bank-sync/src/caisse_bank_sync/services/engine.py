@@ -1,0 +1,184 @@
+"""Synchronisation engine (§1.2): extract → stage (COPY) → validate → upsert → stale → events.
+
+Runs on the raw asyncpg connection of the caller's transaction; never commits.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from caisse_bank_sync.db import bulk_sql as q
+from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
+from caisse_bank_sync.domain import events as ev
+from caisse_bank_sync.domain.delinquency import Buckets
+from caisse_bank_sync.domain.entities import ENTITIES, EntitySpec, SyncMode
+from caisse_bank_sync.sources.base import Connector, Extract
+
+ProgressFn = Callable[[str, int], None]
+ERROR_COLUMNS = ("job_id", "source_system", "entity_type", "kind", "file", "line", "natural_key",
+                 "reason", "raw")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """What to synchronise: one job, one source, a mode and optionally one entity type."""
+
+    job_id: uuid.UUID
+    source: str
+    mode: SyncMode
+    entity_type: str | None = None
+
+
+@dataclass
+class EntityResult:
+    """Counts of one entity type in one sync."""
+
+    entity: str
+    file: str
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    errors: int = 0
+    events: int = 0
+
+
+@dataclass
+class SyncResult:
+    """Counts of a whole sync (per entity, plus referential-integrity errors)."""
+
+    entities: list[EntityResult] = field(default_factory=list)
+    integrity_errors: int = 0
+
+    def total(self, name: str) -> int:
+        """Sum of one counter over the entity types."""
+        return sum(int(getattr(e, name)) for e in self.entities)
+
+    def details(self) -> dict[str, Any]:
+        """JSON-able per-entity breakdown."""
+        return {"entities": [asdict(e) for e in self.entities],
+                "integrity_errors": self.integrity_errors}
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Engine knobs (from settings)."""
+
+    buckets: Buckets = field(default_factory=Buckets)
+    publish_loan_snapshots: bool = True
+    event_batch_size: int = 1000
+
+
+class SyncEngine:
+    """Loads every requested entity type of one source inside the caller's transaction."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+
+    async def run(self, conn: Any, connector: Connector, req: SyncRequest,
+                  progress: ProgressFn | None = None) -> SyncResult:
+        """Synchronise; raises on a fatal error (the caller's transaction then rolls back)."""
+        names = [req.entity_type] if req.entity_type else connector.entities()
+        result = SyncResult()
+        for name in names:
+            extract = connector.open(name)
+            result.entities.append(await self._load(conn, ENTITIES[name], extract, req, progress))
+        result.integrity_errors = await self._check_integrity(conn, req, names)
+        return result
+
+    async def _load(self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest,
+                    progress: ProgressFn | None) -> EntityResult:
+        res = EntityResult(spec.name, extract.name)
+        await conn.execute(q.create_raw(spec))
+        columns = ("line", *spec.field_names)
+        async for chunk in extract.chunks():
+            await conn.copy_records_to_table(q.raw_table(spec), records=chunk, columns=columns)
+            if progress is not None:
+                progress(spec.name, len(chunk))
+        await self._record_bad_rows(conn, spec, extract, req)
+        await conn.execute(f"ANALYZE {q.raw_table(spec)}")
+        await conn.execute(q.create_typed(spec))
+        await conn.execute(q.validate_and_type(spec), req.job_id, req.source, extract.name)
+        staged = await conn.fetchval(f"SELECT count(*) FROM {q.typed_table(spec)}")
+        raw = await conn.fetchval(f"SELECT count(*) FROM {q.raw_table(spec)}")
+        res.processed = raw + len(extract.bad_rows)
+        res.errors = res.processed - staged
+        if spec.name == "loan":
+            res.events += await self._delinquency_events(conn, req)
+        await self._upsert(conn, spec, req, res, staged)
+        await conn.execute(f"DROP TABLE {q.raw_table(spec)}, {q.typed_table(spec)}")
+        return res
+
+    async def _record_bad_rows(self, conn: Any, spec: EntitySpec, extract: Extract,
+                               req: SyncRequest) -> None:
+        """Rows rejected while parsing (encoding, field count, truncation) go to sync_error."""
+        rows = [(req.job_id, req.source, spec.name, "VALIDATION", extract.name, b.line, None,
+                 b.reason, b.raw) for b in extract.bad_rows]
+        if rows:
+            await conn.copy_records_to_table("sync_error", schema_name=q.SCHEMA,
+                                             columns=ERROR_COLUMNS, records=rows)
+
+    async def _upsert(self, conn: Any, spec: EntitySpec, req: SyncRequest, res: EntityResult,
+                      staged: int) -> None:
+        snapshots = spec.name == "loan" and self.config.publish_loan_snapshots
+        extra = ev.LOAN_SNAPSHOT_FIELDS if snapshots else ()
+        rows = await conn.fetch(q.upsert(spec, extra), req.source, req.job_id)
+        created = [_key(spec, r) for r in rows if r["created"]]
+        updated = [_key(spec, r) for r in rows if not r["created"]]
+        stale_rows = []
+        if req.mode is SyncMode.FULL and req.entity_type in (None, spec.name):
+            stale_rows = await conn.fetch(q.mark_stale(spec, extra), req.source, req.job_id)
+        stale = [_key(spec, r) for r in stale_rows]
+        res.created, res.updated, res.stale = len(created), len(updated), len(stale)
+        res.unchanged = staged - res.created - res.updated
+        res.events += await self._entity_events(conn, spec, req, created, updated, stale)
+        if snapshots:
+            items = [(r["account_number"], ev.loan_snapshot(r["account_number"], r))
+                     for r in (*rows, *stale_rows)]
+            res.events += await copy_events(conn, encode_events(*ev.LOAN_UPDATED, items))
+
+    async def _entity_events(self, conn: Any, spec: EntitySpec, req: SyncRequest,
+                             created: list[str], updated: list[str], stale: list[str]) -> int:
+        """ENTITY_UPDATED events (batched keys) plus one sync_event log row."""
+        payloads = ev.entity_updated_payloads(
+            job_id=str(req.job_id), entity_type=spec.name, source=req.source, created=created,
+            updated=updated, stale=stale, batch_size=self.config.event_batch_size)
+        if not payloads:
+            return 0
+        await conn.execute(
+            f"INSERT INTO {q.SCHEMA}.sync_event (job_id, event_type, entity_type, source_system,"
+            " affected_count, details) VALUES ($1, 'ENTITY_UPDATED', $2, $3, $4, $5)",
+            req.job_id, spec.name, req.source, len(created) + len(updated) + len(stale),
+            json.dumps({"created": len(created), "updated": len(updated), "stale": len(stale),
+                        "events": len(payloads)}))
+        records = encode_events(*ev.ENTITY_UPDATED, ((spec.name, p) for p in payloads))
+        return await copy_events(conn, records)
+
+    async def _delinquency_events(self, conn: Any, req: SyncRequest) -> int:
+        """One LoanDelinquencyChanged per staged loan that crosses a bucket boundary."""
+        rows = await conn.fetch(q.delinquency_changes(), list(self.config.buckets.thresholds))
+        items = [(r["account_number"], ev.delinquency_payload(r, req.source, self.config.buckets))
+                 for r in rows]
+        return await copy_events(conn, encode_events(*ev.DELINQUENCY_CHANGED, items))
+
+    async def _check_integrity(self, conn: Any, req: SyncRequest, names: list[str]) -> int:
+        """Report rows of this job whose soft references point at missing records."""
+        total = 0
+        for name in names:
+            for sql, target in q.dangling_references(ENTITIES[name]):
+                total += await conn.fetchval(
+                    f"WITH ins AS (INSERT INTO {q.SCHEMA}.sync_error (job_id, source_system,"
+                    " entity_type, kind, natural_key, reason)"
+                    f" SELECT $1, $2, '{name}', 'INTEGRITY', d.nk,"
+                    f" 'references missing {target} ' || d.ref FROM ({sql}) d RETURNING 1)"
+                    " SELECT count(*) FROM ins", req.job_id, req.source)
+        return total
+
+
+def _key(spec: EntitySpec, row: Any) -> str:
+    return ":".join(str(row[k]) for k in spec.key)

@@ -1,0 +1,145 @@
+"""File connector: CSV and JSON Lines extracts in a folder, one file per entity (see README)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from operator import itemgetter
+from pathlib import Path
+from typing import IO, Any
+
+from caisse_bank_sync.domain.entities import ENTITIES
+from caisse_bank_sync.domain.layouts import Layout, layout
+from caisse_bank_sync.sources.base import CHUNK_ROWS, BadRow, ExtractError, Row, SyncChunkExtract
+
+
+def _decoded_lines(fh: IO[bytes], bad: list[BadRow], first_line: int, cur: list[int]
+                   ) -> Iterator[str]:
+    """UTF-8 lines; bad encoding and an unterminated last line are quarantined, not yielded."""
+    lineno = first_line - 1
+    for raw in fh:
+        lineno += 1
+        if not raw.endswith(b"\n"):
+            bad.append(BadRow(lineno, "truncated last line (no end of line)", _show(raw)))
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad.append(BadRow(lineno, f"invalid UTF-8 at byte {exc.start}", _show(raw)))
+            continue
+        cur[0] = lineno
+        yield text
+
+
+def _show(raw: bytes) -> str:
+    return raw[:300].decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+class CsvExtract(SyncChunkExtract):
+    """A delimited file with a header row naming the source columns."""
+
+    def __init__(self, entity: str, path: Path, lay: Layout) -> None:
+        super().__init__(entity=entity, name=str(path))
+        self.path, self.layout = path, lay
+
+    def _header(self, fh: IO[bytes]) -> tuple[int, itemgetter[Any]]:
+        try:
+            header = next(csv.reader([fh.readline().decode("utf-8-sig")],
+                                     delimiter=self.layout.delimiter))
+        except (UnicodeDecodeError, StopIteration) as exc:
+            raise ExtractError(f"{self.path.name}: unreadable header") from exc
+        header = [h.strip() for h in header]
+        spec = ENTITIES[self.entity]
+        missing = [self.layout.column_for(f) for f in spec.field_names
+                   if self.layout.column_for(f) not in header]
+        if missing:
+            raise ExtractError(f"{self.path.name}: missing columns {', '.join(missing)}")
+        idx = [header.index(self.layout.column_for(f)) for f in spec.field_names]
+        return len(header), itemgetter(*idx)
+
+    def _iter_chunks(self) -> Iterator[list[Row]]:
+        bad = self.bad_rows
+        with self.path.open("rb") as fh:
+            width, pick = self._header(fh)
+            cur = [1]
+            reader = csv.reader(_decoded_lines(fh, bad, 2, cur), delimiter=self.layout.delimiter)
+            chunk: list[Row] = []
+            for row in reader:
+                if len(row) != width:
+                    if row:
+                        bad.append(BadRow(cur[0], f"expected {width} fields, got {len(row)}",
+                                          self.layout.delimiter.join(row)[:300]))
+                    continue
+                chunk.append((cur[0], *pick(row)))
+                if len(chunk) >= CHUNK_ROWS:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+
+
+def json_value(value: Any) -> str | None:
+    """A JSON scalar as exact text (numbers were parsed as strings); None stays None."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    raise ValueError("nested value")
+
+
+def json_row(line: int, record: Any, columns: list[str]) -> Row:
+    """Canonical row from one JSON object; raises ValueError when it is not a flat object."""
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    return (line, *(json_value(record.get(c)) for c in columns))
+
+
+class JsonLinesExtract(SyncChunkExtract):
+    """One JSON object per line, keys named by the source layout."""
+
+    def __init__(self, entity: str, path: Path, lay: Layout) -> None:
+        super().__init__(entity=entity, name=str(path))
+        self.path, self.layout = path, lay
+
+    def _iter_chunks(self) -> Iterator[list[Row]]:
+        cols = [self.layout.column_for(f) for f in ENTITIES[self.entity].field_names]
+        cur = [0]
+        chunk: list[Row] = []
+        with self.path.open("rb") as fh:
+            for text in _decoded_lines(fh, self.bad_rows, 1, cur):
+                if not text.strip():
+                    continue
+                try:
+                    record = json.loads(text, parse_float=str, parse_int=str)
+                    chunk.append(json_row(cur[0], record, cols))
+                except ValueError as exc:
+                    self.bad_rows.append(BadRow(cur[0], f"invalid JSON record: {exc}",
+                                                text[:300].rstrip()))
+                    continue
+                if len(chunk) >= CHUNK_ROWS:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
+
+
+class FileConnector:
+    """Extract files of one source in one folder, named and shaped by the source's layouts."""
+
+    def __init__(self, source: str, folder: Path) -> None:
+        self.source, self.folder = source, Path(folder)
+
+    def entities(self) -> list[str]:
+        """Entity types whose extract file exists, in load order."""
+        return [e for e in ENTITIES if (self.folder / layout(self.source, e).file_name).exists()]
+
+    def open(self, entity: str) -> SyncChunkExtract:
+        """The extract of one entity type."""
+        lay = layout(self.source, entity)
+        path = self.folder / lay.file_name
+        if not path.exists():
+            raise ExtractError(f"{path} not found")
+        if lay.fmt == "jsonl":
+            return JsonLinesExtract(entity, path, lay)
+        return CsvExtract(entity, path, lay)
