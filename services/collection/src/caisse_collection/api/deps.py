@@ -1,6 +1,5 @@
 """FastAPI dependencies as Annotated aliases: session, settings, and actors per permission."""
 
-from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
