@@ -8,7 +8,7 @@ from __future__ import annotations
 from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.domain.entities import CURRENCY_EXPONENTS, EntitySpec, Field, Kind
 
-MONEY_RE = r"^[0-9]{1,19}(\.[0-9]{1,6})?$"
+MONEY_RE = r"^[0-9]{1,30}(\.[0-9]{1,6})?$"
 BIGINT_MAX = 9223372036854775807
 
 
@@ -169,7 +169,7 @@ def delinquency_changes() -> str:
     """
     return f"""
 SELECT s.account_number, s.cif, s.currency, s.days_past_due, s.overdue_amount,
-       coalesce(s.outstanding_principal, 0) + coalesce(s.outstanding_interest, 0)
+       coalesce(s.outstanding_principal, 0)::numeric + coalesce(s.outstanding_interest, 0)
          + coalesce(s.outstanding_penalties, 0) AS outstanding_amount,
        s.institution_id, s.agency_id, l.days_past_due AS previous_dpd,
        (l.account_number IS NULL) AS is_new

@@ -1,0 +1,107 @@
+"""One sync per source; a sync killed mid-way leaves nothing behind and a rerun converges."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from caisse_bank_sync import synthetic
+from caisse_bank_sync.domain.entities import SyncMode
+from caisse_bank_sync.domain.errors import SyncAlreadyRunning
+from caisse_bank_sync.services import jobs
+from caisse_bank_sync.sources.base import Extract, Row
+from caisse_bank_sync.sources.files import FileConnector
+
+from .helpers import SERVICE_DIR, Harness
+
+ALL = {"T24", "W4", "LOS"}
+
+
+@pytest.fixture
+async def h(pg, tmp_path: Path) -> Harness:
+    url = await pg.migrated_database(SERVICE_DIR)
+    harness = Harness(url, tmp_path)
+    yield harness
+    await harness.db.dispose()
+
+
+async def _create(h: Harness) -> dict:
+    async with h.db.unit_of_work() as s:
+        return await jobs.create_job(s, source="T24", mode=SyncMode.FULL, entity_type=None,
+                                     sources=ALL, requested_by="t")
+
+
+async def test_second_request_for_a_busy_source_is_refused(h: Harness) -> None:
+    job = await _create(h)
+    with pytest.raises(SyncAlreadyRunning):
+        await _create(h)
+    async with h.db.unit_of_work() as s:
+        await jobs.mark_running(s, job["id"])
+    # A live worker holds the source's advisory lock: still refused.
+    async with h.db.engine.connect() as worker:
+        await worker.execute(text("BEGIN"))
+        await worker.execute(text("SELECT pg_advisory_xact_lock(hashtext('bank_sync:T24'))"))
+        with pytest.raises(SyncAlreadyRunning):
+            await _create(h)
+        await worker.execute(text("ROLLBACK"))
+    # Worker gone (process killed): the RUNNING job is abandoned and a new one is accepted.
+    new = await _create(h)
+    async with h.db.unit_of_work() as s:
+        assert (await jobs.get_job(s, job["id"]))["status"] == "FAILED"
+    assert new["status"] == "QUEUED"
+
+
+class _Crashing(FileConnector):
+    """Fails while streaming the loan extract, after customers were already loaded."""
+
+    def open(self, entity: str) -> Extract:
+        extract = super().open(entity)
+        if entity != "loan":
+            return extract
+        inner = extract.chunks
+
+        async def chunks() -> AsyncIterator[list[Row]]:
+            async for chunk in inner():
+                yield chunk
+                raise OSError("connection to extract server lost")
+
+        extract.chunks = chunks  # type: ignore[method-assign]
+        return extract
+
+
+async def test_sync_killed_midway_rolls_back_and_rerun_gives_same_tables(
+    h: Harness, pg, tmp_path: Path,
+) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=30, loans=60_000 // 1000, seed=9)
+    with (folder / "AA.ARRANGEMENT.csv").open("a") as fh:  # make the loan file span chunks
+        for j in range(60, 25_000):
+            fh.write(",".join(str(v) for v in synthetic.loan_row(j, 30, seed=9).values()) + "\n")
+    job = await _create(h)
+    assert await h.runner.execute(job["id"], _Crashing("T24", folder)) is None
+    failed = await h.rows("SELECT status, error_message FROM bank_sync.sync_job")
+    assert failed[0]["status"] == "FAILED" and "connection to extract" in failed[0]["error_message"]
+    assert await h.table("customer") == [] and await h.table("loan") == []
+    assert await h.outbox("banksync.EntityUpdated") == []
+    assert len(await h.outbox("banksync.SyncFailed")) == 1
+    rerun, _ = await h.sync()
+    assert rerun["status"] == "COMPLETED"
+    clean = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
+    try:
+        await clean.sync()
+        for name in ("customer", "loan", "collateral", "phone"):
+            assert await h.table(name) == await clean.table(name), name
+    finally:
+        await clean.db.dispose()
+
+
+async def test_unknown_job_is_not_found(h: Harness) -> None:
+    from caisse_bank_sync.domain.errors import JobNotFound
+
+    async with h.db.unit_of_work() as s:
+        with pytest.raises(JobNotFound):
+            await jobs.get_job(s, uuid.uuid4())

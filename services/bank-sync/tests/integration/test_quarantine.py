@@ -1,0 +1,116 @@
+"""Bad rows are quarantined with file, line and reason while good rows load; integrity errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from caisse_bank_sync import synthetic
+
+from .helpers import SERVICE_DIR, Harness
+
+
+@pytest.fixture
+async def h(pg, tmp_path: Path) -> Harness:
+    url = await pg.migrated_database(SERVICE_DIR)
+    harness = Harness(url, tmp_path)
+    yield harness
+    await harness.db.dispose()
+
+
+def _loan(j: int, **over: str) -> dict[str, str]:
+    return {**synthetic.loan_row(j, 5), **over}
+
+
+def _line(values: dict[str, str]) -> bytes:
+    from caisse_bank_sync.domain.entities import LOAN
+
+    return (",".join(values.get(f, "") for f in LOAN.field_names) + "\n").encode()
+
+
+async def test_bad_rows_are_quarantined_and_good_rows_load(h: Harness) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
+    path = synthetic.write_rows("T24", folder, "loan", [_loan(0), _loan(1)], append=False)
+    with path.open("ab") as fh:
+        fh.write(_line(_loan(2)))  # line 4: duplicate key (twice)
+        fh.write(_line(_loan(2)))  # line 5
+        fh.write(_line(_loan(3, account_number="")))  # 6: missing key
+        fh.write(_line(_loan(4, days_past_due="12x")))  # 7: wrong type
+        fh.write(_line(_loan(5, outstanding_principal="99999999999999999999")))  # 8: overflow
+        fh.write(_line(_loan(6)).replace(b"ACTIVE", b"ACTIV\xe9"))  # 9: bad encoding
+        fh.write(_line(_loan(7, outstanding_principal="100.5")))  # 10: decimals in XOF
+        fh.write(_line(_loan(8, currency="ZZZ")))  # 11: unknown currency
+        fh.write(b"LN_SHORT,CIF1\n")  # 12: field count
+        fh.write(_line(_loan(9)))  # 13: good
+        fh.write(_line(_loan(10)).rstrip(b"\n")[:40])  # 14: truncated last line
+    job, _ = await h.sync()
+    assert job["status"] == "COMPLETED"
+    loans = {r["account_number"] for r in await h.table("loan")}
+    assert loans == {synthetic.account(j) for j in (0, 1, 9)}
+    errors = await h.rows("SELECT line, reason, file, natural_key FROM bank_sync.sync_error "
+                          "WHERE entity_type = 'loan' ORDER BY line")
+    by_line = {e["line"]: e["reason"] for e in errors}
+    assert by_line.pop(9).startswith("invalid UTF-8 at byte")
+    assert by_line == {
+        4: "duplicate key in extract", 5: "duplicate key in extract",
+        6: "missing key account_number", 7: "days_past_due is not an integer",
+        8: "outstanding_principal overflows",
+        10: "outstanding_principal has more decimals than the currency allows",
+        11: "unknown currency", 12: "expected 16 fields, got 2",
+        14: "truncated last line (no end of line)",
+    }
+    assert all(e["file"].endswith("AA.ARRANGEMENT.csv") for e in errors)
+    loan_detail = next(e for e in job["details"]["entities"] if e["entity"] == "loan")
+    assert (loan_detail["processed"], loan_detail["errors"]) == (13, 10)
+
+
+async def test_money_is_converted_exactly_by_currency_exponent(h: Harness) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
+    synthetic.write_rows("T24", folder, "loan", [
+        _loan(0, currency="EUR", outstanding_principal="1234.56", original_amount="0.10"),
+        _loan(1, currency="EUR", outstanding_principal="1.005"),
+        _loan(2, currency="XOF", outstanding_principal="9223372036854775807",
+              outstanding_interest="0", outstanding_penalties="0"),
+    ], append=False)
+    await h.sync()
+    rows = {r["account_number"]: r for r in await h.table("loan")}
+    assert rows[synthetic.account(0)]["outstanding_principal"] == 123456
+    assert rows[synthetic.account(0)]["original_amount"] == 10
+    assert synthetic.account(1) not in rows
+    assert rows[synthetic.account(2)]["outstanding_principal"] == 9223372036854775807
+
+
+async def test_referential_integrity_errors_are_reported(h: Harness) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=3, loans=0, entities=["customer"])
+    synthetic.write_rows("T24", folder, "loan", [_loan(0, cif="CIF_GHOST")], append=False)
+    synthetic.write_rows("T24", folder, "collateral", [{
+        "collateral_number": "COL1", "cif": synthetic.cif(0), "account_number": "LN_GHOST",
+        "currency": "XOF", "value": "1000"}], append=False)
+    job, result = await h.sync()
+    assert job["status"] == "COMPLETED"
+    assert result is not None and result.integrity_errors == 2
+    errs = await h.rows("SELECT entity_type, natural_key, reason FROM bank_sync.sync_error "
+                        "WHERE kind = 'INTEGRITY' ORDER BY entity_type")
+    assert errs == [
+        {"entity_type": "collateral", "natural_key": "COL1",
+         "reason": "references missing loan LN_GHOST"},
+        {"entity_type": "loan", "natural_key": synthetic.account(0),
+         "reason": "references missing customer CIF_GHOST"},
+    ]
+    assert len(await h.table("loan")) == 1  # reported, still loaded
+
+
+async def test_missing_column_fails_the_sync_cleanly(h: Harness) -> None:
+    folder = h.folder / "T24"
+    folder.mkdir(parents=True)
+    (folder / "CUSTOMER.csv").write_text("CUSTOMER.ID,SHORT.NAME\nC1,Awa\n")
+    job, result = await h.sync()
+    assert result is None and job["status"] == "FAILED"
+    assert "missing columns" in job["error_message"]
+    failed = await h.outbox("banksync.SyncFailed")
+    assert failed[0]["source_system"] == "T24" and "missing columns" in failed[0]["error"]
+    assert await h.table("customer") == []
