@@ -11,12 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
-
 from caisse_auth.config import Settings
 from caisse_auth.main import create_app
 from caisse_auth.services.bootstrap import create_admin
 from caisse_shared.testing.infra import PostgresForTests
+from fastapi import FastAPI
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "Adm1n-Passw0rd!"
