@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from caisse_collection.config import Settings
 from caisse_collection.db.models import Base
 from caisse_collection.services.cases import LoanFacts, apply_loan_facts

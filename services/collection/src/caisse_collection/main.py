@@ -32,7 +32,9 @@ def make_consumer(settings: Settings, database: Database) -> ConsumerRunner:
     )
 
 
-def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, verifier: TokenVerifier | None = None
+) -> FastAPI:
     """Build the collection service app (relay, consumer and scheduler run in the lifespan)."""
     settings = settings or Settings()
     database = Database(settings.database_url, Base.metadata)

@@ -1,4 +1,4 @@
-"""Background worker running the scheduled jobs (broken promises, daily task list) every interval."""
+"""Background worker running the scheduled jobs (broken promises, daily task list)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ log = logging.getLogger("caisse.collection.scheduler")
 
 
 class JobsWorker:
-    """Runs ``jobs.run_all`` in its own unit of work every ``interval_s`` (start/stop for the lifespan)."""
+    """Runs ``jobs.run_all`` in its own unit of work every ``interval_s`` (lifespan worker)."""
 
     def __init__(self, database: Database, interval_s: float, *, run_on_start: bool = True) -> None:
         self.database = database

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from caisse_collection.main import create_app
 from caisse_shared import permissions as P
 from caisse_shared.db import Database
@@ -110,7 +109,8 @@ async def test_cases_opened_and_auto_assigned_balanced(env: dict[str, Any]) -> N
 
 async def _owner(env: dict[str, Any], cif: str) -> tuple[dict[str, str], dict[str, str]]:
     """(headers of the agent holding the customer, headers of the other agent)."""
-    case = (await env["client"].get(f"/api/cases/customer/{cif}/summary", headers=env["mgr"])).json()
+    resp = await env["client"].get(f"/api/cases/customer/{cif}/summary", headers=env["mgr"])
+    case = resp.json()
     first = case["agent_id"] == env["agents"][0]["id"]
     return (env["agent1"], env["agent2"]) if first else (env["agent2"], env["agent1"])
 

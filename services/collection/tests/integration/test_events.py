@@ -1,5 +1,5 @@
 """Kafka in, Kafka out: bank-sync and payment events drive cases; promise kept / broken;
-duplicates change nothing; the outbox publishes ACTION_RECORDED / CUSTOMER_ASSIGNED / STATUS_CHANGED."""
+duplicates change nothing; the outbox publishes the three workflow events."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from asgi_lifespan import LifespanManager
-from sqlalchemy import func, select
-
 from caisse_collection.db.models import PaymentCredit, PromiseToPay
 from caisse_collection.main import create_app
 from caisse_collection.services import jobs
 from caisse_shared import permissions as P
 from caisse_shared.events.envelope import Event
 from caisse_shared.events.registry import default_registry
+from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
 ALL = [v for k, v in vars(P).items() if k.startswith("COLLECTION_")]

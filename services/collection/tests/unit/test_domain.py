@@ -5,15 +5,29 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
-from caisse_collection.domain.actions import ActionInvalid, ActionType, PromiseTerms, validate_promise
+from caisse_collection.domain.actions import (
+    ActionInvalid,
+    ActionType,
+    PromiseTerms,
+    validate_promise,
+)
 from caisse_collection.domain.assignment import AgentLoad, Balancer, CaseToAssign, workload_ratio
 from caisse_collection.domain.buckets import bucket_for
 from caisse_collection.domain.cases import (
-    CaseStatus as S, InvalidTransition, check_transition, status_after_delinquency,
+    CaseStatus as S,
+)
+from caisse_collection.domain.cases import (
+    InvalidTransition,
+    check_transition,
+    status_after_delinquency,
     status_after_payment,
 )
-from caisse_collection.domain.promises import PromiseStatus, after_reversal, apply_payment, is_broken
+from caisse_collection.domain.promises import (
+    PromiseStatus,
+    after_reversal,
+    apply_payment,
+    is_broken,
+)
 from caisse_collection.domain.strategy import CaseFacts, ReminderLevel, Rule, decide
 
 TODAY = date(2026, 3, 10)
@@ -93,7 +107,8 @@ def test_broken_promises_escalate() -> None:
 
 
 def test_custom_rules_by_amount_and_rank() -> None:
-    rules = [Rule("big", 95, ActionType.VISIT, ReminderLevel.FIRM, rank=1, min_outstanding=1_000_000),
+    rules = [Rule("big", 95, ActionType.VISIT, ReminderLevel.FIRM, rank=1,
+                  min_outstanding=1_000_000),
              Rule("rest", 10, ActionType.SMS, ReminderLevel.FRIENDLY, rank=2)]
     assert decide(CaseFacts(3, 2_000_000), rules).rule == "big"
     assert decide(CaseFacts(3, 5_000), rules).rule == "rest"
@@ -103,7 +118,8 @@ def test_validate_promise() -> None:
     terms = PromiseTerms(1000, "XOF", date(2026, 3, 20))
     validate_promise(ActionType.PROMISE_TO_PAY, terms, today=TODAY, max_days=30)
     for bad in (None, PromiseTerms(0, "XOF", date(2026, 3, 20)),
-                PromiseTerms(10, "XOF", date(2026, 3, 1)), PromiseTerms(10, "XOF", date(2026, 6, 1))):
+                PromiseTerms(10, "XOF", date(2026, 3, 1)),
+                PromiseTerms(10, "XOF", date(2026, 6, 1))):
         with pytest.raises(ActionInvalid):
             validate_promise(ActionType.PROMISE_TO_PAY, bad, today=TODAY, max_days=30)
     with pytest.raises(ActionInvalid):

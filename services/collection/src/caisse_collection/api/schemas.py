@@ -16,6 +16,7 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(max_length=4000)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Email = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")]
 Money = Annotated[int, Field(strict=True, gt=0, le=10**15, description="minor units")]
 Bucket = Literal["CURRENT", "1-30", "31-60", "61-90", "90+"]
 AgentStatus = Literal["ACTIVE", "INACTIVE", "ON_LEAVE"]
@@ -54,7 +55,7 @@ class AgentCreate(_In):
     code: Code
     name: Name
     user_id: Code | None = None
-    email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Email | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
     team_id: uuid.UUID | None = None
     region: Code | None = None
@@ -69,7 +70,7 @@ class AgentUpdate(_In):
     code: Code | None = None
     name: Name | None = None
     user_id: Code | None = None
-    email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Email | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
     team_id: uuid.UUID | None = None
     region: Code | None = None

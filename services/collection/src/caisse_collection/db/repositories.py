@@ -21,7 +21,9 @@ from caisse_collection.db.models import (
 )
 
 
-async def agent_by_user(session: AsyncSession, user_id: str, institution_id: str | None) -> Agent | None:
+async def agent_by_user(
+    session: AsyncSession, user_id: str, institution_id: str | None
+) -> Agent | None:
     """The agent profile of an auth subject in an institution."""
     stmt = select(Agent).where(Agent.user_id == user_id)
     if institution_id is not None:
@@ -51,7 +53,9 @@ async def list_teams(session: AsyncSession, institution_id: str | None) -> Seque
     return (await session.execute(stmt)).scalars().all()
 
 
-async def case_by_cif(session: AsyncSession, cif: str, *, lock: bool = False) -> CustomerCase | None:
+async def case_by_cif(
+    session: AsyncSession, cif: str, *, lock: bool = False
+) -> CustomerCase | None:
     """The customer's case (optionally locked FOR UPDATE: events and requests serialize on it)."""
     stmt = select(CustomerCase).where(CustomerCase.cif == cif)
     if lock:
@@ -119,14 +123,18 @@ async def pending_promises(session: AsyncSession, case_id: uuid.UUID) -> Sequenc
     return (await session.execute(stmt)).scalars().all()
 
 
-async def strategy_rules(session: AsyncSession, institution_id: str | None) -> Sequence[StrategyRule]:
+async def strategy_rules(
+    session: AsyncSession, institution_id: str | None
+) -> Sequence[StrategyRule]:
     """Active rules of an institution."""
     stmt = select(StrategyRule).where(StrategyRule.active.is_(True),
                                       StrategyRule.institution_id.is_not_distinct_from(institution_id))
     return (await session.execute(stmt.order_by(StrategyRule.rank))).scalars().all()
 
 
-async def set_case_agent(session: AsyncSession, case_id: uuid.UUID, agent_id: uuid.UUID | None) -> None:
+async def set_case_agent(
+    session: AsyncSession, case_id: uuid.UUID, agent_id: uuid.UUID | None
+) -> None:
     """Denormalised current agent of a case."""
     await session.execute(update(CustomerCase).where(CustomerCase.id == case_id)
                           .values(agent_id=agent_id))

@@ -49,7 +49,7 @@ class _Pool:
 
 
 class Balancer:
-    """Greedy balancer: biggest cases first, each to the eligible agent with the lowest load score."""
+    """Greedy balancer: biggest cases first, each to the eligible agent with the lowest load."""
 
     def __init__(self, agents: Iterable[AgentLoad]) -> None:
         self.agents = {a.agent_id: a for a in agents}

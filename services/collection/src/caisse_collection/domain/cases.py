@@ -55,8 +55,10 @@ def check_transition(current: CaseStatus, target: CaseStatus) -> CaseStatus:
     return target
 
 
-def status_after_payment(current: CaseStatus, *, arrears_left: int, promise_kept: bool) -> CaseStatus:
-    """Status a payment leads to: settled when arrears are cleared, back to work after a kept promise."""
+def status_after_payment(
+    current: CaseStatus, *, arrears_left: int, promise_kept: bool
+) -> CaseStatus:
+    """Status after a payment: settled when arrears are cleared, worked on after a kept promise."""
     if arrears_left <= 0 and can_transition(current, S.SETTLED):
         return S.SETTLED
     if promise_kept and current == S.PROMISE and arrears_left > 0:
@@ -64,8 +66,10 @@ def status_after_payment(current: CaseStatus, *, arrears_left: int, promise_kept
     return current
 
 
-def status_after_delinquency(current: CaseStatus, *, arrears: int, days_past_due: int) -> CaseStatus:
-    """Status after bank-sync figures: reopen a settled case that is late again, settle a cleared one."""
+def status_after_delinquency(
+    current: CaseStatus, *, arrears: int, days_past_due: int
+) -> CaseStatus:
+    """Status after bank-sync figures: reopen a settled case late again, settle a cleared one."""
     late = arrears > 0 or days_past_due > 0
     if current == S.SETTLED and late:
         return S.NEW

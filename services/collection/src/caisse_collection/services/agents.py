@@ -68,7 +68,8 @@ async def create_agent(session: AsyncSession, actor: Actor, data: AgentInput) ->
     """``POST /api/agents``."""
     inst = _institution(actor, data.institution_id)
     await _team(session, actor, data.team_id, inst)
-    fields: dict[str, Any] = {f: getattr(data, f) for f in AgentInput.__dataclass_fields__ if f != "institution_id"}
+    fields: dict[str, Any] = {f: getattr(data, f) for f in AgentInput.__dataclass_fields__
+                              if f != "institution_id"}
     fields["status"] = data.status or "ACTIVE"
     agent = Agent(id=uuid.uuid4(), institution_id=inst, **fields)
     await _unique(session, agent)

@@ -33,7 +33,7 @@ class Workload:
 
 async def assign(session: AsyncSession, case: CustomerCase, agent: Agent, *, method: str,
                  by: str, reason: str | None) -> CustomerAgent:
-    """Give a case to an agent: ends the current assignment (history), publishes CUSTOMER_ASSIGNED."""
+    """Give a case to an agent: ends the current assignment (history), publishes the event."""
     if agent.status != "ACTIVE":
         raise RuleViolation("agent is not active")
     if agent.institution_id != case.institution_id:
@@ -159,7 +159,8 @@ async def auto_assign_open_cases(session: AsyncSession, institution_id: str | No
         return 0
     await session.execute(insert(CustomerAgent), new_rows)
     await session.execute(text(
-        "UPDATE collection.customer_case c SET agent_id = ca.agent_id FROM collection.customer_agent ca "
+        "UPDATE collection.customer_case c SET agent_id = ca.agent_id "
+        "FROM collection.customer_agent ca "
         "WHERE ca.case_id = c.id AND ca.active AND c.agent_id IS NULL"))
     await add_events(session, [events.customer_assigned(
         CustomerAgent(**r), None, teams.get(r["agent_id"])) for r in new_rows])
@@ -186,7 +187,9 @@ async def agent_assignments(session: AsyncSession, actor: Actor, agent_id: uuid.
     return await repo.assignments_where(session, *conds)
 
 
-async def customer_history(session: AsyncSession, actor: Actor, cif: str) -> Sequence[CustomerAgent]:
+async def customer_history(
+    session: AsyncSession, actor: Actor, cif: str
+) -> Sequence[CustomerAgent]:
     """Assignment history of a customer, newest first."""
     check_case(actor, await repo.case_by_cif(session, cif))
     return await repo.assignments_where(session, CustomerAgent.cif == cif)

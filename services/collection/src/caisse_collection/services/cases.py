@@ -53,7 +53,8 @@ async def change_status(session: AsyncSession, case: CustomerCase, target: CaseS
     try:
         check_transition(current, target)
     except InvalidTransition as exc:
-        raise InvalidStatusTransition(str(exc), current=current.value, target=target.value) from None
+        raise InvalidStatusTransition(str(exc), current=current.value,
+                                      target=target.value) from None
     case.status = target.value
     case.updated_at = datetime.now(UTC)
     case.resolved_at = case.updated_at if target in RESOLVED_STATUSES else None
@@ -84,7 +85,7 @@ def rule_of(row: StrategyRule) -> Rule:
 
 
 async def recompute_figures(session: AsyncSession, case: CustomerCase) -> None:
-    """Case figures from its loans (amounts summed in the case currency only: never mix currencies)."""
+    """Case figures from its loans (amounts summed in the case currency only: never mixed)."""
     loans = await repo.loans_of_case(session, case.id)
     same = [ln for ln in loans if ln.currency == case.currency]
     case.days_past_due = max((ln.days_past_due for ln in loans), default=0)

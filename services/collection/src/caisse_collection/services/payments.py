@@ -58,7 +58,7 @@ async def _credit(session: AsyncSession, case: CustomerCase, p: PaymentFacts,
 
 
 async def _move_loan(session: AsyncSession, account: str | None, overdue_delta: int) -> None:
-    """Reflect a payment (negative delta) or reversal on the loan read model until bank-sync resyncs."""
+    """Reflect a payment (negative delta) or a reversal on the loan until bank-sync resyncs."""
     loan = await session.get(CaseLoan, account, with_for_update=True) if account else None
     if loan is None:
         return

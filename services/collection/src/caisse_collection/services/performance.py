@@ -60,7 +60,7 @@ async def metrics_for(session: AsyncSession, agent_ids: Sequence[uuid.UUID], sta
     rows = (await session.execute(select(PromiseToPay.status, func.count()).where(
         PromiseToPay.agent_id.in_(ids), PromiseToPay.created_at >= lo,
         PromiseToPay.created_at < hi).group_by(PromiseToPay.status))).all()
-    by_status = {s: n for s, n in rows}
+    by_status: dict[str, int] = {s: n for s, n in rows}  # noqa: C416
     m.promises = sum(by_status.values())
     m.promises_kept, m.promises_broken = by_status.get("KEPT", 0), by_status.get("BROKEN", 0)
     resolved = m.promises_kept + m.promises_broken

@@ -38,8 +38,10 @@ def _terms(body: ActionCreate) -> PromiseTerms | None:
         return None
     if any(v is None for v in given):
         raise RuleViolation("promise_amount, promise_currency and promise_date go together")
-    assert body.promise_amount and body.promise_currency and body.promise_date
-    return PromiseTerms(body.promise_amount, body.promise_currency, body.promise_date)
+    amount, currency, due = body.promise_amount, body.promise_currency, body.promise_date
+    if amount is None or currency is None or due is None:
+        raise RuleViolation("promise_amount, promise_currency and promise_date go together")
+    return PromiseTerms(amount, currency, due)
 
 
 @router.get("/customer/{cif}", response_model=list[ActionRead], summary="Get customer actions")
