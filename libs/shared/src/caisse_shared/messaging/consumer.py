@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from caisse_shared.db import Database
@@ -77,7 +77,7 @@ class ConsumerConfig:
     """Retry delays (one per retry before the DLQ) and batch size."""
 
     retry_delays_s: tuple[float, ...] = (1.0, 5.0, 30.0)
-    max_batch: int = 500
+    max_batch: int = 2000
     poll_timeout_ms: int = 200
     partitions: int = 3
 
@@ -104,6 +104,14 @@ class ConsumerRunner:
         self._stopping = asyncio.Event()
         self._resume_tasks: set[asyncio.Task[None]] = set()
         self._inbox = inbox_table(self.database.metadata)
+        self._claim_sql = text(
+            f'INSERT INTO "{self.database.schema}".inbox '
+            '(consumer, event_id, event_type, topic, partition, "offset") '
+            "SELECT :consumer, * FROM unnest("
+            "CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:topics AS text[]), "
+            "CAST(:parts AS int[]), CAST(:offs AS bigint[])) "
+            "ON CONFLICT DO NOTHING RETURNING event_id"
+        )
         self._registry = self.registry or default_registry()
         self.ready = asyncio.Event()
 
@@ -157,8 +165,8 @@ class ConsumerRunner:
                 batch = await self._consumer.getmany(timeout_ms=self.config.poll_timeout_ms)
                 if self._consumer.assignment():
                     self.ready.set()
-                for tp, records in batch.items():
-                    await self._process_partition(tp, records)
+                if batch:
+                    await self._process(batch)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -175,28 +183,32 @@ class ConsumerRunner:
             else:
                 self._consumer.seek(tp, committed)
 
-    async def _process_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:  # type: ignore[type-arg]
+    async def _process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:  # type: ignore[type-arg]
+        """One transaction for everything fetched, then failures routed, then offsets committed."""
         assert self._consumer is not None
-        is_retry = tp.topic.endswith(f".retry.{self.group}")
-        if is_retry:
-            records = self._due_prefix(tp, records)
-            if not records:
-                return
         events: list[tuple[ConsumerRecord, ReceivedEvent, int]] = []  # type: ignore[type-arg]
         failures: list[_Failure] = []
-        for rec in records:
-            decoded = self._decode(rec)
-            if isinstance(decoded, _Failure):
-                failures.append(decoded)
-            else:
-                events.append((rec, decoded[0], decoded[1]))
+        offsets: dict[TopicPartition, int] = {}
+        for tp, records in batch.items():
+            if tp.topic.endswith(f".retry.{self.group}"):
+                records = self._due_prefix(tp, records)
+            if not records:
+                continue
+            for rec in records:
+                decoded = self._decode(rec)
+                if isinstance(decoded, _Failure):
+                    failures.append(decoded)
+                else:
+                    events.append((rec, decoded[0], decoded[1]))
+            offsets[tp] = records[-1].offset + 1
         failures.extend(await self._apply(events))
         await self._route_failures(failures)
-        await self._consumer.commit({tp: records[-1].offset + 1})
-        hw = self._consumer.highwater(tp)
-        if hw is not None:
-            CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(
-                max(0, hw - (records[-1].offset + 1)))
+        if offsets:
+            await self._consumer.commit(offsets)
+        for tp, next_offset in offsets.items():
+            hw = self._consumer.highwater(tp)
+            if hw is not None:
+                CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(max(0, hw - next_offset))
 
     def _due_prefix(self, tp: TopicPartition, records: list[ConsumerRecord]) -> list[ConsumerRecord]:  # type: ignore[type-arg]
         """Records whose retry time has come; pause the partition until the next one is due."""
@@ -278,15 +290,14 @@ class ConsumerRunner:
             CONSUMER_PROCESSED.labels(self.group, events[0][1].topic, outcome).inc(n)
 
     async def _claim(self, session: AsyncSession, events: Sequence[ReceivedEvent]) -> set[object]:
-        """Insert inbox rows; return the event ids not seen before (dedupe inside the batch too)."""
-        unique = {e.event_id: e for e in events}
-        rows = [{"consumer": self.group, "event_id": e.event_id, "event_type": e.event_type,
-                 "topic": e.topic, "partition": e.partition, "offset": e.offset}
-                for e in unique.values()]
-        result = await session.execute(
-            insert(self._inbox).values(rows).on_conflict_do_nothing()
-            .returning(self._inbox.c.event_id)
-        )
+        """Insert inbox rows; return the event ids not seen before (one round trip via unnest)."""
+        unique = list({e.event_id: e for e in events}.values())
+        result = await session.execute(self._claim_sql, {
+            "consumer": self.group,
+            "ids": [e.event_id for e in unique], "types": [e.event_type for e in unique],
+            "topics": [e.topic for e in unique], "parts": [e.partition for e in unique],
+            "offs": [e.offset for e in unique],
+        })
         return set(result.scalars().all())
 
     async def _dispatch(self, session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ def pg() -> Iterator[PostgresForTests]:
     server = PostgresForTests()
     yield server
     server.stop()
+    # pgserver logs from an atexit hook after pytest closed its streams: silence that noise
+    logging.getLogger("pgserver").disabled = True
 
 
 @pytest.fixture(scope="session")
