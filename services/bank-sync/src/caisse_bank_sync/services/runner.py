@@ -74,6 +74,10 @@ class SyncRunner:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def enqueue(self, job_id: uuid.UUID) -> None:
+        """Async form of ``submit`` (for FastAPI background tasks, which run sync ones in threads)."""
+        self.submit(job_id)
+
     async def execute(self, job_id: uuid.UUID, connector: Connector | None = None,
                       progress: ProgressFn | None = None) -> SyncResult | None:
         """Run one job to COMPLETED (one transaction) or FAILED (another transaction)."""

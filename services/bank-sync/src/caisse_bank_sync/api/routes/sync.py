@@ -44,7 +44,7 @@ async def run_sync(body: SyncRunCreate, session: SessionDep, settings: SettingsD
         sources=set(settings.source_configs()), requested_by=principal.subject,
         queued_timeout_s=settings.queued_job_timeout_s)
     # Background tasks run after the response, i.e. after the session committed the job row.
-    background.add_task(runner.submit, job["id"])
+    background.add_task(runner.enqueue, job["id"])
     return job
 
 
