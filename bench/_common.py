@@ -10,19 +10,22 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, String, Table, text
-
 from caisse_shared.db import Database, make_metadata
 from caisse_shared.events.envelope import Event
 from caisse_shared.events.registry import SchemaRegistry
 from caisse_shared.infra import EmbeddedPostgres, TansuBroker
 from caisse_shared.messaging.tables import messaging_tables
+from sqlalchemy import BigInteger, Column, String, Table, text
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = SchemaRegistry(ROOT / "libs" / "shared" / "tests" / "fixtures" / "avro")
 metadata = make_metadata("bench")
-widgets = Table("widget", metadata, Column("id", String(64), primary_key=True),
-                Column("amount", BigInteger, nullable=False))
+widgets = Table(
+    "widget",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
 messaging_tables(metadata)
 
 
@@ -57,8 +60,13 @@ async def stack() -> AsyncIterator[Stack]:
 def widget_event(topic: str, i: int) -> Event:
     """A small realistic event (~60 bytes of Avro)."""
     wid = uuid.uuid4().hex
-    return Event(event_type="demo.WidgetCreated", topic=topic, key=wid, producer="bench",
-                 payload={"widget_id": wid, "amount": 1000 + i, "currency": "XOF", "fail": False})
+    return Event(
+        event_type="demo.WidgetCreated",
+        topic=topic,
+        key=wid,
+        producer="bench",
+        payload={"widget_id": wid, "amount": 1000 + i, "currency": "XOF", "fail": False},
+    )
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -7,13 +7,13 @@ import time
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer
+from caisse_shared.events.envelope import ReceivedEvent
+from caisse_shared.messaging.consumer import ConsumerConfig, ConsumerRunner
+from caisse_shared.messaging.kafka import make_producer
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench._common import REGISTRY, arg, stack, widget_event, widgets
-from caisse_shared.events.envelope import ReceivedEvent
-from caisse_shared.messaging.consumer import ConsumerConfig, ConsumerRunner
-from caisse_shared.messaging.kafka import make_producer
 
 
 async def produce(bootstrap: str, topic: str, n: int) -> None:
@@ -22,17 +22,28 @@ async def produce(bootstrap: str, topic: str, n: int) -> None:
     futures = []
     for i in range(n):
         e = widget_event(topic, i)
-        futures.append(await producer.send(
-            topic, REGISTRY.encode(e.event_type, 1, e.payload), key=e.key.encode(), headers=e.headers()))
+        futures.append(
+            await producer.send(
+                topic,
+                REGISTRY.encode(e.event_type, 1, e.payload),
+                key=e.key.encode(),
+                headers=e.headers(),
+            )
+        )
     await asyncio.gather(*futures)
     await producer.stop()
 
 
 async def raw_consume(bootstrap: str, topic: str, n: int) -> float:
     """Baseline: getmany loop with manual commits, no decoding, no DB; events/s after the first batch."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id="raw",
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                max_poll_records=500)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id="raw",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=500,
+    )
     await consumer.start()
     got, started = 0, 0.0
     while got < n:
@@ -55,13 +66,19 @@ async def runner_consume(st, topic: str, n: int, *, batch: bool) -> float:  # ty
         await session.execute(insert(widgets).values(id=e.payload["widget_id"], amount=e.payload["amount"]))
 
     async def many(session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:
-        await session.execute(insert(widgets), [
-            {"id": e.payload["widget_id"], "amount": e.payload["amount"]} for e in events])
+        await session.execute(
+            insert(widgets),
+            [{"id": e.payload["widget_id"], "amount": e.payload["amount"]} for e in events],
+        )
 
     runner = ConsumerRunner(
-        group=f"runner-{batch}", bootstrap=st.broker.bootstrap, database=st.database,
-        handlers={} if batch else {topic: one}, batch_handlers={topic: many} if batch else {},
-        registry=REGISTRY, config=ConsumerConfig(partitions=3),
+        group=f"runner-{batch}",
+        bootstrap=st.broker.bootstrap,
+        database=st.database,
+        handlers={} if batch else {topic: one},
+        batch_handlers={topic: many} if batch else {},
+        registry=REGISTRY,
+        config=ConsumerConfig(partitions=3),
     )
     await runner.start()
     while runner.processed == 0:
@@ -90,4 +107,6 @@ async def main(argv: list[str]) -> None:
         single = await runner_consume(st, "bench.consume.b", n, batch=False)
     print(f"raw aiokafka consume loop: {raw:,.0f} events/s")
     print(f"runner, batch handler (inbox + 1 row/event): {batched:,.0f} events/s  ratio {batched / raw:.2f}")
-    print(f"runner, per-event handler (inbox + 1 row/event): {single:,.0f} events/s  ratio {single / raw:.2f}")
+    print(
+        f"runner, per-event handler (inbox + 1 row/event): {single:,.0f} events/s  ratio {single / raw:.2f}"
+    )

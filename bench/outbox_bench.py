@@ -6,11 +6,11 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer
-
-from bench._common import REGISTRY, arg, metadata, percentile, stack, widget_event
 from caisse_shared.messaging.kafka import make_producer
 from caisse_shared.messaging.outbox import add_events
 from caisse_shared.messaging.relay import OutboxRelay, RelayConfig
+
+from bench._common import REGISTRY, arg, metadata, percentile, stack, widget_event
 
 
 async def raw_produce(bootstrap: str, topic: str, n: int, payload: bytes) -> float:
@@ -18,8 +18,10 @@ async def raw_produce(bootstrap: str, topic: str, n: int, payload: bytes) -> flo
     producer = make_producer(bootstrap, idempotent=False)
     await producer.start()
     started = time.perf_counter()
-    futures = [await producer.send(topic, payload, key=str(i).encode(), headers=[("event_id", b"x" * 36)] * 7)
-               for i in range(n)]
+    futures = [
+        await producer.send(topic, payload, key=str(i).encode(), headers=[("event_id", b"x" * 36)] * 7)
+        for i in range(n)
+    ]
     await asyncio.gather(*futures)
     elapsed = time.perf_counter() - started
     await producer.stop()
@@ -29,17 +31,24 @@ async def raw_produce(bootstrap: str, topic: str, n: int, payload: bytes) -> flo
 async def fill_outbox(st, topic: str, n: int) -> None:  # type: ignore[no-untyped-def]
     for start in range(0, n, 2000):
         async with st.database.unit_of_work() as s:
-            await add_events(s, [widget_event(topic, i) for i in range(start, min(n, start + 2000))],
-                             registry=REGISTRY)
+            await add_events(
+                s,
+                [widget_event(topic, i) for i in range(start, min(n, start + 2000))],
+                registry=REGISTRY,
+            )
 
 
 async def relay_throughput(st, n: int, batch: int) -> float:  # type: ignore[no-untyped-def]
     """Drain n pre-committed outbox rows; events/s."""
     topic = f"bench.relay.{batch}"
     await fill_outbox(st, topic, n)
-    relay = OutboxRelay(st.database.engine, metadata,
-                        lambda: make_producer(st.broker.bootstrap, idempotent=False),
-                        service="bench", config=RelayConfig(batch_size=batch))
+    relay = OutboxRelay(
+        st.database.engine,
+        metadata,
+        lambda: make_producer(st.broker.bootstrap, idempotent=False),
+        service="bench",
+        config=RelayConfig(batch_size=batch),
+    )
     await relay.publish_batch()  # connect the producer outside the timing
     started = time.perf_counter()
     while await relay.publish_batch():
@@ -54,12 +63,22 @@ async def relay_latency(st, n: int, rate: int) -> tuple[float, float]:  # type: 
     topic = "bench.latency"
     committed: dict[str, float] = {}
     latencies: list[float] = []
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=st.broker.bootstrap, group_id="lat", fetch_max_wait_ms=20,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=st.broker.bootstrap,
+        group_id="lat",
+        fetch_max_wait_ms=20,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
-    relay = OutboxRelay(st.database.engine, metadata,
-                        lambda: make_producer(st.broker.bootstrap, idempotent=False),
-                        service="bench", config=RelayConfig(batch_size=1000, poll_interval_s=0.01))
+    relay = OutboxRelay(
+        st.database.engine,
+        metadata,
+        lambda: make_producer(st.broker.bootstrap, idempotent=False),
+        service="bench",
+        config=RelayConfig(batch_size=1000, poll_interval_s=0.01),
+    )
     await relay.start()
 
     async def write() -> None:

@@ -50,18 +50,14 @@ class ServiceSettings(BaseSettings):
         default=True,
         validation_alias=AliasChoices("KAFKA_ENABLE_IDEMPOTENCE", "CAISSE_KAFKA_ENABLE_IDEMPOTENCE"),
     )
-    jwks_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("CAISSE_JWKS_URL", "JWKS_URL")
-    )
+    jwks_url: str | None = Field(default=None, validation_alias=AliasChoices("CAISSE_JWKS_URL", "JWKS_URL"))
     jwt_issuer: str = Field(
         default="caisse-auth", validation_alias=AliasChoices("CAISSE_JWT_ISSUER", "JWT_ISSUER")
     )
     jwt_audience: str = Field(
         default="caisse", validation_alias=AliasChoices("CAISSE_JWT_AUDIENCE", "JWT_AUDIENCE")
     )
-    log_level: str = Field(
-        default="INFO", validation_alias=AliasChoices("CAISSE_LOG_LEVEL", "LOG_LEVEL")
-    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("CAISSE_LOG_LEVEL", "LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=AliasChoices("CAISSE_LOG_JSON"))
     max_body_bytes: int = 1_048_576
     outbox_batch_size: int = 1000

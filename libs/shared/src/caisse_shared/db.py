@@ -7,7 +7,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 # Deterministic constraint names, so Alembic autogenerate and hand-written migrations agree.
 NAMING_CONVENTION: dict[str, str] = {
@@ -26,17 +31,26 @@ def make_metadata(schema: str) -> MetaData:
 
 def async_url(url: str) -> str:
     """Normalise a PostgreSQL URL to the asyncpg driver."""
-    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+    for prefix in (
+        "postgresql+asyncpg://",
+        "postgresql+psycopg://",
+        "postgresql://",
+        "postgres://",
+    ):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     return url
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, **kw: Any) -> AsyncEngine:
     """Create the async engine (asyncpg) with sane pool defaults."""
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        echo=echo, **kw,
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        echo=echo,
+        **kw,
     )
 
 

@@ -1,4 +1,4 @@
-"""``make run``: the whole suite on embedded PostgreSQL + Tansu (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)."""
+"""``make run``: the whole suite on embedded PostgreSQL + Tansu (or external DATABASE_URL / Kafka)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def repo_root() -> Path:
     for p in (here, *here.parents):
         if (p / "services").is_dir() and (p / "schemas").is_dir():
             return p
-    raise typer.Exit("run from inside the Caisse repository")
+    console.print("[red]run from inside the Caisse repository[/]")
+    raise typer.Exit(2)
 
 
 def available(root: Path) -> list[ServiceSpec]:
@@ -96,8 +97,18 @@ def _migrate(root: Path, specs: list[ServiceSpec], url: str) -> None:
 
 
 def _start(root: Path, spec: ServiceSpec, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", f"{spec.module}.main:create_app",
-           "--host", "127.0.0.1", "--port", str(spec.port), "--no-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        f"{spec.module}.main:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(spec.port),
+        "--no-access-log",
+    ]
     return subprocess.Popen(cmd, env=env, cwd=root)
 
 
@@ -121,10 +132,14 @@ def run() -> None:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         _migrate(root, specs, url)
-        env = {**os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-               "CAISSE_ENV": os.environ.get("CAISSE_ENV", "development"),
-               "CAISSE_JWKS_URL": "http://127.0.0.1:8001/.well-known/jwks.json",
-               "CAISSE_SCHEMAS_DIR": str(root / "schemas" / "avro")}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "CAISSE_ENV": os.environ.get("CAISSE_ENV", "development"),
+            "CAISSE_JWKS_URL": "http://127.0.0.1:8001/.well-known/jwks.json",
+            "CAISSE_SCHEMAS_DIR": str(root / "schemas" / "avro"),
+        }
         if broker is not None:
             env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu rejects the idempotent producer
         for spec in specs:

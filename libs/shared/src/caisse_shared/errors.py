@@ -103,8 +103,13 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return problem(
-        exc.status, exc.title, exc.detail, code=exc.code, instance=request.url.path,
-        headers=headers, **exc.extra,
+        exc.status,
+        exc.title,
+        exc.detail,
+        code=exc.code,
+        instance=request.url.path,
+        headers=headers,
+        **exc.extra,
     )
 
 
@@ -117,21 +122,38 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     for e in errors:
         e.pop("input", None)  # never echo back what the client sent (may hold secrets)
         e.pop("ctx", None)
-    return problem(status, title, title, code="malformed" if malformed else "validation_failed",
-                   instance=request.url.path, errors=errors)
+    return problem(
+        status,
+        title,
+        title,
+        code="malformed" if malformed else "validation_failed",
+        instance=request.url.path,
+        errors=errors,
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers) if exc.headers else None
-    return problem(exc.status_code, str(exc.detail), str(exc.detail), code=f"http_{exc.status_code}",
-                   instance=request.url.path, headers=headers)
+    return problem(
+        exc.status_code,
+        str(exc.detail),
+        str(exc.detail),
+        code=f"http_{exc.status_code}",
+        instance=request.url.path,
+        headers=headers,
+    )
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
-    return problem(500, "Internal error", "An unexpected error occurred", code="internal",
-                   instance=request.url.path)
+    return problem(
+        500,
+        "Internal error",
+        "An unexpected error occurred",
+        code="internal",
+        instance=request.url.path,
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -35,10 +35,10 @@ class EmbeddedPostgres:
     """A real PostgreSQL 16 from the pgserver wheel, reached over its unix socket."""
 
     def __init__(self, data_dir: Path, *, cleanup: bool) -> None:
-        import pgserver
+        from pgserver import get_server  # type: ignore[attr-defined]
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._server: Any = pgserver.get_server(str(data_dir), cleanup_mode="stop" if cleanup else None)
+        self._server: Any = get_server(str(data_dir), cleanup_mode="stop" if cleanup else None)
         self.data_dir = data_dir
 
     @property
@@ -86,9 +86,20 @@ class TansuBroker:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         env = {**os.environ, "RUST_LOG": os.environ.get("TANSU_RUST_LOG", "warn")}
         self._proc = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=log, env=env, start_new_session=True,
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=log,
+            stderr=log,
+            env=env,
+            start_new_session=True,
         )
         wait_for_port("127.0.0.1", self.port)
         return self

@@ -18,8 +18,12 @@ from caisse_shared.db import async_url
 def _do_run(connection: Connection, metadata: MetaData, schema: str) -> None:
     connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     context.configure(
-        connection=connection, target_metadata=metadata, version_table_schema=schema,
-        version_table="alembic_version", include_schemas=False, compare_type=True,
+        connection=connection,
+        target_metadata=metadata,
+        version_table_schema=schema,
+        version_table="alembic_version",
+        include_schemas=False,
+        compare_type=True,
         include_name=lambda name, type_, parent: type_ != "schema" or name == schema,
     )
     with context.begin_transaction():
@@ -27,8 +31,9 @@ def _do_run(connection: Connection, metadata: MetaData, schema: str) -> None:
 
 
 async def _run_async(url: str, metadata: MetaData, schema: str) -> None:
-    engine = async_engine_from_config({"sqlalchemy.url": async_url(url)}, prefix="sqlalchemy.",
-                                      poolclass=pool.NullPool)
+    engine = async_engine_from_config(
+        {"sqlalchemy.url": async_url(url)}, prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
     async with engine.connect() as conn:
         await conn.run_sync(_do_run, metadata, schema)
         await conn.commit()

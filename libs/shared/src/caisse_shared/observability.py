@@ -18,7 +18,8 @@ CORRELATION_HEADER = "x-correlation-id"
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 HTTP_LATENCY = Histogram(
-    "caisse_http_request_duration_seconds", "HTTP request latency",
+    "caisse_http_request_duration_seconds",
+    "HTTP request latency",
     ["service", "method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
@@ -140,8 +141,9 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            HTTP_LATENCY.labels(self.service, scope.get("method", ""), path,
-                                str(status_holder["status"])).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(
+                self.service, scope.get("method", ""), path, str(status_holder["status"])
+            ).observe(time.perf_counter() - started)
             reset_correlation_id(token)
 
 
@@ -150,12 +152,24 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send, cid: str, limit: int) -> None:
-    body = json.dumps({
-        "type": "https://caisse.dev/problems/payload_too_large", "title": "Payload too large",
-        "status": 413, "detail": f"request body exceeds {limit} bytes", "code": "payload_too_large",
-    }).encode()
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-        (b"x-correlation-id", cid.encode()),
-    ]})
+    body = json.dumps(
+        {
+            "type": "https://caisse.dev/problems/payload_too_large",
+            "title": "Payload too large",
+            "status": 413,
+            "detail": f"request body exceeds {limit} bytes",
+            "code": "payload_too_large",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-correlation-id", cid.encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

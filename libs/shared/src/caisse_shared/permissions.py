@@ -52,6 +52,7 @@ MOVEMENTS_REQUEST_VALIDATE = "movements:request:validate"
 MOVEMENTS_LIMITS_WRITE = "movements:limits:write"
 
 CATALOGUE: dict[str, str] = {
-    value: name.lower() for name, value in globals().items()
+    value: name.lower()
+    for name, value in globals().items()
     if name.isupper() and isinstance(value, str) and ":" in value
 }

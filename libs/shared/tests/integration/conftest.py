@@ -9,19 +9,19 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from sqlalchemy import BigInteger, Column, String, Table, text
-
 from caisse_shared.db import Database, make_metadata
 from caisse_shared.events.envelope import Event
 from caisse_shared.events.registry import SchemaRegistry
 from caisse_shared.messaging.tables import messaging_tables
 from caisse_shared.testing.infra import PostgresForTests
+from sqlalchemy import BigInteger, Column, String, Table, text
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SCHEMA = "demo"
 metadata = make_metadata(SCHEMA)
 widgets = Table(
-    "widget", metadata,
+    "widget",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("amount", BigInteger, nullable=False),
 )
@@ -49,9 +49,14 @@ async def database(pg: PostgresForTests) -> AsyncIterator[Database]:
 def widget_event(topic: str, *, amount: int = 100, fail: bool = False, **kw: Any) -> Event:
     """A demo event for ``topic``."""
     wid = kw.pop("widget_id", uuid.uuid4().hex)
-    return Event(event_type="demo.WidgetCreated", topic=topic, key=wid,
-                 payload={"widget_id": wid, "amount": amount, "currency": "XOF", "fail": fail},
-                 producer="test", **kw)
+    return Event(
+        event_type="demo.WidgetCreated",
+        topic=topic,
+        key=wid,
+        payload={"widget_id": wid, "amount": amount, "currency": "XOF", "fail": fail},
+        producer="test",
+        **kw,
+    )
 
 
 async def produce(bootstrap: str, events: list[Event], registry: SchemaRegistry) -> None:
@@ -61,23 +66,34 @@ async def produce(bootstrap: str, events: list[Event], registry: SchemaRegistry)
     try:
         for e in events:
             await producer.send_and_wait(
-                e.topic, registry.encode(e.event_type, e.schema_version, e.payload),
-                key=e.key.encode(), headers=e.headers(),
+                e.topic,
+                registry.encode(e.event_type, e.schema_version, e.payload),
+                key=e.key.encode(),
+                headers=e.headers(),
             )
     finally:
         await producer.stop()
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, expect: int, timeout_s: float = 20.0,
+    bootstrap: str,
+    topic: str,
+    *,
+    expect: int,
+    timeout_s: float = 20.0,
     until: Callable[[list[ConsumerRecord]], bool] | None = None,  # type: ignore[type-arg]
 ) -> list[ConsumerRecord]:  # type: ignore[type-arg]
     """Read a topic from the beginning with a fresh group until ``expect`` records (or timeout)."""
     import asyncio
     import time
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     out: list[ConsumerRecord] = []  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout_s

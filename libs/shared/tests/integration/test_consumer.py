@@ -7,13 +7,12 @@ from collections.abc import Sequence
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from caisse_shared.db import Database
 from caisse_shared.events.envelope import ReceivedEvent
 from caisse_shared.events.registry import SchemaRegistry
 from caisse_shared.messaging.consumer import ConsumerConfig, ConsumerRunner, dlq_topic
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .conftest import produce, read_topic, widget_event, widgets
 
@@ -28,8 +27,9 @@ async def handle_widget(session: AsyncSession, event: ReceivedEvent) -> None:
     """Effect: one widget row per event; fails on demand."""
     if event.payload["fail"]:
         raise BusinessFailure(f"widget {event.payload['widget_id']} refused")
-    await session.execute(insert(widgets).values(id=event.payload["widget_id"],
-                                                 amount=event.payload["amount"]))
+    await session.execute(
+        insert(widgets).values(id=event.payload["widget_id"], amount=event.payload["amount"])
+    )
 
 
 async def count_widgets(database: Database) -> int:
@@ -48,16 +48,24 @@ async def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[
 @pytest.fixture
 async def runner(database: Database, kafka_bootstrap: str, registry: SchemaRegistry, unique: str):  # type: ignore[no-untyped-def]
     topic = f"demo.consumer.{unique}"
-    r = ConsumerRunner(group=f"demo-{unique}", bootstrap=kafka_bootstrap, database=database,
-                       handlers={topic: handle_widget}, registry=registry,
-                       config=ConsumerConfig(retry_delays_s=(0.3, 0.3), partitions=1))
+    r = ConsumerRunner(
+        group=f"demo-{unique}",
+        bootstrap=kafka_bootstrap,
+        database=database,
+        handlers={topic: handle_widget},
+        registry=registry,
+        config=ConsumerConfig(retry_delays_s=(0.3, 0.3), partitions=1),
+    )
     await r.start()
     yield r, topic
     await r.stop()
 
 
 async def test_redelivered_event_has_no_second_effect_and_poison_goes_to_dlq(
-    runner, database: Database, kafka_bootstrap: str, registry: SchemaRegistry  # type: ignore[no-untyped-def]
+    runner,
+    database: Database,
+    kafka_bootstrap: str,
+    registry: SchemaRegistry,  # type: ignore[no-untyped-def]
 ) -> None:
     r, topic = runner
     first = widget_event(topic, amount=700)
@@ -99,14 +107,21 @@ async def test_batch_handler_receives_only_new_events(
 
     async def handle_batch(session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:
         seen.append(len(events))
-        await session.execute(insert(widgets), [
-            {"id": e.payload["widget_id"], "amount": e.payload["amount"]} for e in events])
+        await session.execute(
+            insert(widgets),
+            [{"id": e.payload["widget_id"], "amount": e.payload["amount"]} for e in events],
+        )
 
     events = [widget_event(topic, amount=i) for i in range(50)]
     await produce(kafka_bootstrap, events + events[:10], registry)
-    r = ConsumerRunner(group=f"batch-{unique}", bootstrap=kafka_bootstrap, database=database,
-                       batch_handlers={topic: handle_batch}, registry=registry,
-                       config=ConsumerConfig(partitions=1))
+    r = ConsumerRunner(
+        group=f"batch-{unique}",
+        bootstrap=kafka_bootstrap,
+        database=database,
+        batch_handlers={topic: handle_batch},
+        registry=registry,
+        config=ConsumerConfig(partitions=1),
+    )
     await r.start()
     try:
         await wait_until(lambda: _eq(count_widgets(database), 50))

@@ -1,6 +1,5 @@
 """The app factory over HTTP: idempotent POSTs, problem+json, auth, health, metrics."""
 
-
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
@@ -8,11 +7,6 @@ from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
-from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from caisse_shared.config import ServiceSettings
 from caisse_shared.db import Database
 from caisse_shared.errors import Conflict
@@ -20,6 +14,10 @@ from caisse_shared.http.app import create_service_app
 from caisse_shared.http.idempotency import IdempotencyKey, run_idempotent
 from caisse_shared.http.security import Principal, require
 from caisse_shared.testing.tokens import TokenFactory
+from fastapi import APIRouter, Depends, FastAPI
+from pydantic import BaseModel, Field
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .conftest import widgets
 
@@ -56,19 +54,32 @@ def build_app(database: Database, tokens: TokenFactory, bootstrap: str) -> FastA
 
     @router.post("/widgets", status_code=201)
     async def post_widget(
-        body: WidgetCreate, session: Session, key: IdempotencyKey = None,
+        body: WidgetCreate,
+        session: Session,
+        key: IdempotencyKey = None,
         principal: Principal = Depends(require("demo:create")),
     ) -> object:
         result = await run_idempotent(
-            session, scope=f"widgets:{principal.subject}", key=key, request_body=body,
+            session,
+            scope=f"widgets:{principal.subject}",
+            key=key,
+            request_body=body,
             action=lambda: create_widget(session, body),
         )
         return result.response()
 
-    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, database_url=str(database.engine.url),
-                               max_body_bytes=2048)
-    return create_service_app(settings=settings, database=database, routers=[router],
-                              title="demo", verifier=tokens.verifier())
+    settings = ServiceSettings(
+        kafka_bootstrap_servers=bootstrap,
+        database_url=str(database.engine.url),
+        max_body_bytes=2048,
+    )
+    return create_service_app(
+        settings=settings,
+        database=database,
+        routers=[router],
+        title="demo",
+        verifier=tokens.verifier(),
+    )
 
 
 @pytest.fixture
@@ -86,7 +97,9 @@ async def count(database: Database) -> int:
 async def test_twenty_concurrent_identical_posts_have_one_effect(client, database, token_factory) -> None:  # type: ignore[no-untyped-def]
     headers = {**token_factory.headers("demo:create"), "Idempotency-Key": "k-" + uuid.uuid4().hex}
     body = {"amount": 2500, "currency": "XOF"}
-    responses = await asyncio.gather(*(client.post("/widgets", json=body, headers=headers) for _ in range(20)))
+    responses = await asyncio.gather(
+        *(client.post("/widgets", json=body, headers=headers) for _ in range(20))
+    )
     assert {r.status_code for r in responses} == {201}, responses[0].text
     assert len({r.json()["id"] for r in responses}) == 1
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 19
@@ -95,7 +108,9 @@ async def test_twenty_concurrent_identical_posts_have_one_effect(client, databas
 
 async def test_same_key_other_body_is_rejected(client, database, token_factory) -> None:  # type: ignore[no-untyped-def]
     headers = {**token_factory.headers("demo:create"), "Idempotency-Key": "k-" + uuid.uuid4().hex}
-    assert (await client.post("/widgets", json={"amount": 1, "currency": "XOF"}, headers=headers)).status_code == 201
+    assert (
+        await client.post("/widgets", json={"amount": 1, "currency": "XOF"}, headers=headers)
+    ).status_code == 201
     r = await client.post("/widgets", json={"amount": 2, "currency": "XOF"}, headers=headers)
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
@@ -147,7 +162,9 @@ async def test_health_metrics_and_correlation(client) -> None:  # type: ignore[n
     assert "caisse_http_request_duration_seconds" in r.text
 
 
-async def test_commit_failure_is_reported_not_acknowledged(database: Database, token_factory, kafka_bootstrap) -> None:  # type: ignore[no-untyped-def]
+async def test_commit_failure_is_reported_not_acknowledged(
+    database: Database, token_factory, kafka_bootstrap
+) -> None:  # type: ignore[no-untyped-def]
     """The session dependency commits before the response is sent: a failing commit is a 5xx."""
     from sqlalchemy.orm import DeclarativeBase
 
@@ -166,8 +183,13 @@ async def test_commit_failure_is_reported_not_acknowledged(database: Database, t
         return {"status": "created"}
 
     settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap)
-    app = create_service_app(settings=settings, database=database, routers=[router], title="t",
-                             verifier=token_factory.verifier())
+    app = create_service_app(
+        settings=settings,
+        database=database,
+        routers=[router],
+        title="t",
+        verifier=token_factory.verifier(),
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         assert (await c.post("/dup")).status_code == 201

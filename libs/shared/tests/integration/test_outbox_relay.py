@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
-
 from caisse_shared.db import Database
 from caisse_shared.events.registry import SchemaRegistry
 from caisse_shared.infra import TansuBroker
@@ -14,6 +12,7 @@ from caisse_shared.messaging.kafka import make_producer
 from caisse_shared.messaging.outbox import add_event
 from caisse_shared.messaging.relay import OutboxRelay, RelayConfig
 from caisse_shared.messaging.tables import outbox_table
+from sqlalchemy import func, select
 
 from .conftest import metadata, read_topic, widget_event
 
@@ -22,8 +21,11 @@ pytestmark = pytest.mark.integration
 
 def relay_for(database: Database, bootstrap: str, **cfg: float) -> OutboxRelay:
     return OutboxRelay(
-        database.engine, metadata, lambda: make_producer(bootstrap, idempotent=False),
-        service="demo", config=RelayConfig(**cfg),  # type: ignore[arg-type]
+        database.engine,
+        metadata,
+        lambda: make_producer(bootstrap, idempotent=False),
+        service="demo",
+        config=RelayConfig(**cfg),  # type: ignore[arg-type]
     )
 
 
@@ -67,8 +69,14 @@ async def test_outbox_waits_while_broker_down_and_delivers_all_after(
 ) -> None:
     broker = TansuBroker().start()
     topic = f"demo.outage.{unique}"
-    relay = relay_for(database, broker.bootstrap, poll_interval_s=0.02, backoff_initial_s=0.1,
-                      backoff_max_s=0.5, batch_size=20)
+    relay = relay_for(
+        database,
+        broker.bootstrap,
+        poll_interval_s=0.02,
+        backoff_initial_s=0.1,
+        backoff_max_s=0.5,
+        batch_size=20,
+    )
     events = [widget_event(topic, amount=i) for i in range(60)]
     try:
         broker.stop()

@@ -278,9 +278,7 @@ def test_array_of_records_checked_recursively() -> None:
 
 
 def test_array_vs_map_breaks() -> None:
-    assert check_backward(
-        one({"type": "map", "values": "int"}), one({"type": "array", "items": "int"})
-    )
+    assert check_backward(one({"type": "map", "values": "int"}), one({"type": "array", "items": "int"}))
 
 
 def test_fixed_size_change_breaks() -> None:
@@ -326,9 +324,7 @@ def test_named_type_references_are_resolved() -> None:
     money = {"type": "record", "name": "Money", "fields": [{"name": "minor", "type": "int"}]}
     old = record([{"name": "amount", "type": money}, {"name": "fee", "type": "Money"}])
     new_money = {**money, "fields": [{"name": "minor", "type": "long"}]}
-    new = record(
-        [{"name": "amount", "type": new_money}, {"name": "fee", "type": "caisse.test.Money"}]
-    )
+    new = record([{"name": "amount", "type": new_money}, {"name": "fee", "type": "caisse.test.Money"}])
     assert check_backward(new, old) == []
     bad_money = {**money, "fields": [{"name": "minor", "type": "string"}]}
     bad = record([{"name": "amount", "type": bad_money}, {"name": "fee", "type": "Money"}])
@@ -403,9 +399,7 @@ def test_invalid_schema_is_a_message_not_an_exception(bad: Any) -> None:
 
 
 def test_valid_schema_has_no_problems() -> None:
-    assert (
-        schema_problems(one(["null", "int", {"type": "array", "items": "int"}], default=None)) == []
-    )
+    assert schema_problems(one(["null", "int", {"type": "array", "items": "int"}], default=None)) == []
 
 
 def test_mode_is_case_insensitive_and_checked() -> None:
@@ -417,7 +411,4 @@ def test_mode_is_case_insensitive_and_checked() -> None:
 def test_non_record_top_level_schemas() -> None:
     assert check_backward("long", "int") == []
     assert check_backward("int", "long")
-    assert (
-        check_backward({"type": "array", "items": "double"}, {"type": "array", "items": "int"})
-        == []
-    )
+    assert check_backward({"type": "array", "items": "double"}, {"type": "array", "items": "int"}) == []

@@ -3,9 +3,8 @@
 from typing import ClassVar
 
 import pytest
-from pydantic import SecretStr, ValidationError
-
 from caisse_shared.config import ServiceSettings
+from pydantic import SecretStr, ValidationError
 
 
 class DemoSettings(ServiceSettings):

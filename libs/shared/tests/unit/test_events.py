@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from caisse_shared.events.envelope import EnvelopeError, Event, parse_headers, read_envelope
 from caisse_shared.events.registry import PayloadInvalid, SchemaNotFound, SchemaRegistry
 
@@ -34,18 +33,33 @@ def test_invalid_payloads_and_bytes(registry: SchemaRegistry) -> None:
 
 
 def test_envelope_headers_round_trip() -> None:
-    e = Event(event_type="demo.WidgetCreated", topic="t", key="k", payload={}, producer="p",
-              correlation_id="c", causation_id=None)
+    e = Event(
+        event_type="demo.WidgetCreated",
+        topic="t",
+        key="k",
+        payload={},
+        producer="p",
+        correlation_id="c",
+        causation_id=None,
+    )
     headers = parse_headers(e.headers())
     event_id, event_type, version, occurred = read_envelope(headers)
     assert (event_id, event_type, version, occurred) == (e.event_id, e.event_type, 1, e.occurred_at)
     assert "causation_id" not in headers
 
 
-@pytest.mark.parametrize("headers", [
-    {}, {"event_id": "nope", "event_type": "x", "occurred_at": "2026-01-01T00:00:00+00:00"},
-    {"event_id": "6f1c2a8e-3b7d-4f0e-9a51-2c4d8e7f9b10", "event_type": "x", "occurred_at": "yesterday"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"event_id": "nope", "event_type": "x", "occurred_at": "2026-01-01T00:00:00+00:00"},
+        {
+            "event_id": "6f1c2a8e-3b7d-4f0e-9a51-2c4d8e7f9b10",
+            "event_type": "x",
+            "occurred_at": "yesterday",
+        },
+    ],
+)
 def test_bad_envelopes(headers: dict[str, str]) -> None:
     with pytest.raises(EnvelopeError):
         read_envelope(headers)

@@ -108,9 +108,7 @@ def sample_logical(schema: dict[str, Any]) -> Any:
 def parsed(path: Path) -> tuple[Any, dict[str, Any]]:
     """(fastavro-parsed schema, its named types) of a schema file."""
     named: dict[str, Any] = {}
-    schema = fastavro.parse_schema(
-        json.loads(path.read_text(encoding="utf-8")), named_schemas=named
-    )
+    schema = fastavro.parse_schema(json.loads(path.read_text(encoding="utf-8")), named_schemas=named)
     return schema, named
 
 
@@ -326,9 +324,7 @@ def test_shallow_clone_has_nothing_to_compare(repo: Path, tmp_path: Path) -> Non
     assert compatibility_problems(clone / REL) == []
 
 
-def test_outside_git_has_nothing_to_compare(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_outside_git_has_nothing_to_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     path = write(tmp_path, "payments/PaymentReceived.v1.avsc", event("PaymentReceived"))
     assert previous_committed_text(path) is None

@@ -35,9 +35,21 @@ async def test_expired_token_refused(tokens: TokenFactory) -> None:
 
 async def test_alg_none_refused(tokens: TokenFactory) -> None:
     now = int(time.time())
-    forged = _b64({"alg": "none", "kid": tokens.kid}) + "." + _b64(
-        {"sub": "x", "iss": tokens.issuer, "aud": tokens.audience, "iat": now, "exp": now + 60,
-         "permissions": ["*"]}) + "."
+    forged = (
+        _b64({"alg": "none", "kid": tokens.kid})
+        + "."
+        + _b64(
+            {
+                "sub": "x",
+                "iss": tokens.issuer,
+                "aud": tokens.audience,
+                "iat": now,
+                "exp": now + 60,
+                "permissions": ["*"],
+            }
+        )
+        + "."
+    )
     with pytest.raises(Unauthorized):
         await tokens.verifier().verify(forged)
 

@@ -32,9 +32,7 @@ def check_compatible(new: SchemaJSON, old: SchemaJSON, mode: str = "BACKWARD") -
     mode = mode.upper()
     if mode not in ("BACKWARD", "FORWARD", "FULL"):
         raise ValueError(f"unknown compatibility mode {mode!r}")
-    invalid = [f"new {p}" for p in schema_problems(new)] + [
-        f"old {p}" for p in schema_problems(old)
-    ]
+    invalid = [f"new {p}" for p in schema_problems(new)] + [f"old {p}" for p in schema_problems(old)]
     if invalid:
         return invalid
     problems: list[str] = []
@@ -81,9 +79,7 @@ def _structure_problems(schema: Any, path: str) -> list[str]:
     return []
 
 
-def _resolve(
-    reader: tuple[SchemaJSON, str], writer: tuple[SchemaJSON, str], label: str
-) -> list[str]:
+def _resolve(reader: tuple[SchemaJSON, str], writer: tuple[SchemaJSON, str], label: str) -> list[str]:
     """Problems when data written with ``writer`` is read with ``reader``."""
     r_named: dict[str, Any] = {}
     w_named: dict[str, Any] = {}
@@ -165,9 +161,7 @@ class _Resolver:
         elif kind == "enum":
             self.check_enum(r, w, path)
         elif r["size"] != w["size"]:
-            self.fail(
-                path, f"fixed size changed: {self.w_label} {w['size']}, {self.r_label} {r['size']}"
-            )
+            self.fail(path, f"fixed size changed: {self.w_label} {w['size']}, {self.r_label} {r['size']}")
 
     def check_record(self, r: dict[str, Any], w: dict[str, Any], path: str) -> None:
         """Reader fields come from the writer field of the same name or alias, or a default."""

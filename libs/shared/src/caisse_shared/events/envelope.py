@@ -10,8 +10,14 @@ from typing import Any
 
 CONTENT_TYPE = "application/avro"
 ENVELOPE_HEADERS = (
-    "event_id", "event_type", "schema_version", "occurred_at", "producer",
-    "correlation_id", "causation_id", "content_type",
+    "event_id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "producer",
+    "correlation_id",
+    "causation_id",
+    "content_type",
 )
 
 
@@ -38,23 +44,36 @@ class Event:
     def headers(self) -> list[tuple[str, bytes]]:
         """Envelope as Kafka headers (CloudEvents-style binary mode)."""
         return envelope_headers(
-            event_id=str(self.event_id), event_type=self.event_type,
-            schema_version=self.schema_version, occurred_at=self.occurred_at,
-            producer=self.producer, correlation_id=self.correlation_id,
+            event_id=str(self.event_id),
+            event_type=self.event_type,
+            schema_version=self.schema_version,
+            occurred_at=self.occurred_at,
+            producer=self.producer,
+            correlation_id=self.correlation_id,
             causation_id=self.causation_id,
         )
 
 
 def envelope_headers(
-    *, event_id: str, event_type: str, schema_version: int, occurred_at: datetime,
-    producer: str, correlation_id: str | None, causation_id: str | None,
+    *,
+    event_id: str,
+    event_type: str,
+    schema_version: int,
+    occurred_at: datetime,
+    producer: str,
+    correlation_id: str | None,
+    causation_id: str | None,
 ) -> list[tuple[str, bytes]]:
     """Encode envelope fields as Kafka headers (absent optional fields are left out)."""
     pairs: list[tuple[str, str | None]] = [
-        ("event_id", event_id), ("event_type", event_type),
-        ("schema_version", str(schema_version)), ("occurred_at", occurred_at.isoformat()),
-        ("producer", producer), ("correlation_id", correlation_id),
-        ("causation_id", causation_id), ("content_type", CONTENT_TYPE),
+        ("event_id", event_id),
+        ("event_type", event_type),
+        ("schema_version", str(schema_version)),
+        ("occurred_at", occurred_at.isoformat()),
+        ("producer", producer),
+        ("correlation_id", correlation_id),
+        ("causation_id", causation_id),
+        ("content_type", CONTENT_TYPE),
     ]
     return [(k, v.encode()) for k, v in pairs if v is not None]
 

@@ -27,7 +27,7 @@ def _git(cwd: Path, *args: str) -> bytes | None:
     if exe is None:
         return None
     try:
-        proc = subprocess.run(  # noqa: S603 - fixed executable, arguments are ours
+        proc = subprocess.run(
             [exe, "-C", str(cwd), *args],
             capture_output=True,
             timeout=GIT_TIMEOUT_S,

@@ -30,17 +30,17 @@ class BackgroundWorker(Protocol):
     async def stop(self) -> None: ...
 
 
-async def broker_reachable(bootstrap: str, timeout: float = 2.0) -> bool:
+async def broker_reachable(bootstrap: str, connect_timeout: float = 2.0) -> bool:
     """True if a TCP connection to the first reachable bootstrap server succeeds."""
     for server in bootstrap.split(","):
         host, _, port = server.strip().rpartition(":")
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout)
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), connect_timeout)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             return True
-        except (OSError, ValueError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, ValueError):
             continue
     return False
 
@@ -63,8 +63,10 @@ def health_router(database: Database, settings: ServiceSettings) -> APIRouter:
             checks["database"] = f"error: {type(exc).__name__}"
         checks["broker"] = "ok" if await broker_reachable(settings.kafka_bootstrap_servers) else "unreachable"
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
 
     @router.get("/metrics", summary="Prometheus metrics (no auth; scrape inside the cluster)")
     async def metrics() -> Response:
@@ -75,20 +77,23 @@ def health_router(database: Database, settings: ServiceSettings) -> APIRouter:
 
 def default_verifier(settings: ServiceSettings) -> TokenVerifier:
     """Verifier from settings: JWKS URL of the auth service."""
-    return TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                         jwks_url=settings.jwks_url)
+    return TokenVerifier(
+        issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_url=settings.jwks_url
+    )
 
 
 def make_relay(database: Database, settings: ServiceSettings) -> OutboxRelay:
     """The service's outbox relay configured from settings."""
     return OutboxRelay(
-        database.engine, database.metadata,
-        lambda: make_producer(settings.kafka_bootstrap_servers,
-                              idempotent=settings.kafka_enable_idempotence),
+        database.engine,
+        database.metadata,
+        lambda: make_producer(settings.kafka_bootstrap_servers, idempotent=settings.kafka_enable_idempotence),
         service=settings.service_name,
-        config=RelayConfig(batch_size=settings.outbox_batch_size,
-                           poll_interval_s=settings.outbox_poll_interval_s,
-                           retention_s=settings.outbox_retention_hours * 3600),
+        config=RelayConfig(
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+            retention_s=settings.outbox_retention_hours * 3600,
+        ),
     )
 
 
@@ -126,14 +131,22 @@ def create_service_app(
                     await worker.stop()
             await database.dispose()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
-                  openapi_tags=openapi_tags)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.token_verifier = verifier or default_verifier(settings)
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, service=settings.service_name,
-                       max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        service=settings.service_name,
+        max_body_bytes=settings.max_body_bytes,
+    )
     app.include_router(health_router(database, settings))
     for router in routers:
         app.include_router(router)

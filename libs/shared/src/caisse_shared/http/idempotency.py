@@ -31,7 +31,9 @@ MAX_KEY_LENGTH = 255
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias=IDEMPOTENCY_HEADER, max_length=MAX_KEY_LENGTH, min_length=1,
+        alias=IDEMPOTENCY_HEADER,
+        max_length=MAX_KEY_LENGTH,
+        min_length=1,
         description="Client-chosen unique key; a retry with the same key and body replays "
         "the first response instead of moving money twice.",
         examples=["6f1c2a8e-3b7d-4f0e-9a51-2c4d8e7f9b10"],
@@ -66,8 +68,13 @@ class IdempotentResult:
 
 
 async def run_idempotent(
-    session: AsyncSession, *, scope: str, key: str | None, request_body: Any,
-    action: Callable[[], Awaitable[Any]], status_code: int = 201,
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str | None,
+    request_body: Any,
+    action: Callable[[], Awaitable[Any]],
+    status_code: int = 201,
 ) -> IdempotentResult:
     """Run ``action`` once per (scope, key); replay its stored JSON result on later calls."""
     if key is None:
@@ -76,14 +83,19 @@ async def run_idempotent(
     table = idempotency_table(session_metadata(session))
     fp = fingerprint(request_body)
     claimed = await session.execute(
-        insert(table).values(scope=scope, key=key, fingerprint=fp)
-        .on_conflict_do_nothing().returning(table.c.key)
+        insert(table)
+        .values(scope=scope, key=key, fingerprint=fp)
+        .on_conflict_do_nothing()
+        .returning(table.c.key)
     )
     if claimed.first() is None:
-        row = (await session.execute(
-            select(table.c.fingerprint, table.c.status_code, table.c.response_body)
-            .where(table.c.scope == scope, table.c.key == key)
-        )).one()
+        row = (
+            await session.execute(
+                select(table.c.fingerprint, table.c.status_code, table.c.response_body).where(
+                    table.c.scope == scope, table.c.key == key
+                )
+            )
+        ).one()
         if row.fingerprint != fp:
             raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used with another request")
         if row.status_code is None:
@@ -91,7 +103,8 @@ async def run_idempotent(
         return IdempotentResult(row.status_code, row.response_body, replayed=True)
     body = jsonable_encoder(await action())
     await session.execute(
-        update(table).where(table.c.scope == scope, table.c.key == key)
+        update(table)
+        .where(table.c.scope == scope, table.c.key == key)
         .values(status_code=status_code, response_body=body)
     )
     return IdempotentResult(status_code, body, replayed=False)

@@ -48,8 +48,13 @@ class TokenVerifier:
     """Verifies RS256 JWTs against a set of public JWKs, refreshed from a JWKS URL when unknown."""
 
     def __init__(
-        self, *, issuer: str, audience: str, jwks_url: str | None = None,
-        keys: list[dict[str, Any]] | None = None, cache_ttl_s: float = 300.0,
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        keys: list[dict[str, Any]] | None = None,
+        cache_ttl_s: float = 300.0,
         min_refresh_interval_s: float = 5.0,
         revocation_check: Callable[[dict[str, Any]], Awaitable[bool]] | None = None,
     ) -> None:
@@ -108,8 +113,11 @@ class TokenVerifier:
         key = await self._key_for(kid)
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, jwk.construct(key, algorithm="RS256"), algorithms=list(ALLOWED_ALGORITHMS),
-                audience=self.audience, issuer=self.issuer,
+                token,
+                jwk.construct(key, algorithm="RS256"),
+                algorithms=list(ALLOWED_ALGORITHMS),
+                audience=self.audience,
+                issuer=self.issuer,
                 options={"require_exp": True, "require_iat": True, "require_sub": True},
             )
         except ExpiredSignatureError:
@@ -131,8 +139,11 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         subject=str(claims["sub"]),
         permissions=frozenset(str(p) for p in perms if isinstance(p, str)),
         roles=tuple(str(r) for r in roles if isinstance(r, str)),
-        institution_id=claims.get("institution_id"), agency_id=claims.get("agency_id"),
-        token_id=claims.get("jti"), client_id=claims.get("client_id"), claims=claims,
+        institution_id=claims.get("institution_id"),
+        agency_id=claims.get("agency_id"),
+        token_id=claims.get("jti"),
+        client_id=claims.get("client_id"),
+        claims=claims,
     )
 
 

@@ -17,15 +17,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from caisse_shared.db import Database
 from caisse_shared.events.envelope import (
-    EnvelopeError, ReceivedEvent, parse_headers, read_envelope,
+    EnvelopeError,
+    ReceivedEvent,
+    parse_headers,
+    read_envelope,
 )
 from caisse_shared.events.registry import (
-    PayloadInvalid, SchemaNotFound, SchemaRegistry, default_registry,
+    PayloadInvalid,
+    SchemaNotFound,
+    SchemaRegistry,
+    default_registry,
 )
 from caisse_shared.messaging.kafka import ensure_topics
 from caisse_shared.messaging.tables import inbox_table
 from caisse_shared.observability import (
-    CONSUMER_LAG, CONSUMER_PROCESSED, DLQ_MESSAGES, RETRY_MESSAGES, reset_correlation_id,
+    CONSUMER_LAG,
+    CONSUMER_PROCESSED,
+    DLQ_MESSAGES,
+    RETRY_MESSAGES,
+    reset_correlation_id,
     set_correlation_id,
 )
 
@@ -105,7 +115,7 @@ class ConsumerRunner:
         self._resume_tasks: set[asyncio.Task[None]] = set()
         self._inbox = inbox_table(self.database.metadata)
         self._claim_sql = text(
-            f'INSERT INTO "{self.database.schema}".inbox '
+            f'INSERT INTO "{self.database.schema}".inbox '  # noqa: S608 (schema from our own metadata)
             '(consumer, event_id, event_type, topic, partition, "offset") '
             "SELECT :consumer, * FROM unnest("
             "CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:topics AS text[]), "
@@ -246,10 +256,18 @@ class ConsumerRunner:
             return _Failure(rec, origin, attempt, str(exc), type(exc).__name__, poison=True)
         key = rec.key.decode(errors="replace") if rec.key is not None else None
         event = ReceivedEvent(
-            event_id=event_id, event_type=event_type, schema_version=version,
-            occurred_at=occurred_at, producer=headers.get("producer", ""),
-            correlation_id=headers.get("correlation_id"), causation_id=headers.get("causation_id"),
-            key=key, payload=payload, topic=origin, partition=rec.partition, offset=rec.offset,
+            event_id=event_id,
+            event_type=event_type,
+            schema_version=version,
+            occurred_at=occurred_at,
+            producer=headers.get("producer", ""),
+            correlation_id=headers.get("correlation_id"),
+            causation_id=headers.get("causation_id"),
+            key=key,
+            payload=payload,
+            topic=origin,
+            partition=rec.partition,
+            offset=rec.offset,
         )
         return event, attempt
 
@@ -275,10 +293,23 @@ class ConsumerRunner:
                         if fresh:
                             await self._dispatch(session, [event])
                 except Exception as exc:
-                    log.warning("consumer %s: %s %s failed: %s", self.group, event.event_type,
-                                event.event_id, exc)
-                    failures.append(_Failure(rec, event.topic, attempt, str(exc)[:2000],
-                                             type(exc).__name__, poison=False))
+                    log.warning(
+                        "consumer %s: %s %s failed: %s",
+                        self.group,
+                        event.event_type,
+                        event.event_id,
+                        exc,
+                    )
+                    failures.append(
+                        _Failure(
+                            rec,
+                            event.topic,
+                            attempt,
+                            str(exc)[:2000],
+                            type(exc).__name__,
+                            poison=False,
+                        )
+                    )
                 finally:
                     reset_correlation_id(token)
         self._count(events, "processed", len(events) - len(failures))
@@ -292,12 +323,17 @@ class ConsumerRunner:
     async def _claim(self, session: AsyncSession, events: Sequence[ReceivedEvent]) -> set[object]:
         """Insert inbox rows; return the event ids not seen before (one round trip via unnest)."""
         unique = list({e.event_id: e for e in events}.values())
-        result = await session.execute(self._claim_sql, {
-            "consumer": self.group,
-            "ids": [e.event_id for e in unique], "types": [e.event_type for e in unique],
-            "topics": [e.topic for e in unique], "parts": [e.partition for e in unique],
-            "offs": [e.offset for e in unique],
-        })
+        result = await session.execute(
+            self._claim_sql,
+            {
+                "consumer": self.group,
+                "ids": [e.event_id for e in unique],
+                "types": [e.event_type for e in unique],
+                "topics": [e.topic for e in unique],
+                "parts": [e.partition for e in unique],
+                "offs": [e.offset for e in unique],
+            },
+        )
         return set(result.scalars().all())
 
     async def _dispatch(self, session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:
@@ -322,28 +358,43 @@ class ConsumerRunner:
         assert self._producer is not None
         futures = []
         for f in failures:
-            base = [(k, v) for k, v in (f.record.headers or ())
-                    if k not in (H_ATTEMPT, H_DUE, H_ORIGIN_TOPIC)]
+            base = [
+                (k, v) for k, v in (f.record.headers or ()) if k not in (H_ATTEMPT, H_DUE, H_ORIGIN_TOPIC)
+            ]
             if not f.poison and f.attempt < len(self.config.retry_delays_s):
                 due = time.time() + self.config.retry_delays_s[f.attempt]
                 topic = retry_topic(f.origin_topic, self.group)
-                extra = [(H_ATTEMPT, str(f.attempt + 1)), (H_DUE, f"{due:.3f}"),
-                         (H_ORIGIN_TOPIC, f.origin_topic), ("last_error", f.error[:1000])]
+                extra = [
+                    (H_ATTEMPT, str(f.attempt + 1)),
+                    (H_DUE, f"{due:.3f}"),
+                    (H_ORIGIN_TOPIC, f.origin_topic),
+                    ("last_error", f.error[:1000]),
+                ]
                 RETRY_MESSAGES.labels(self.group, f.origin_topic).inc()
             else:
                 topic = dlq_topic(f.origin_topic)
                 extra = [
-                    ("dlq_error", f.error[:2000]), ("dlq_error_type", f.error_type),
-                    ("dlq_origin_topic", f.origin_topic), ("dlq_origin_partition", str(f.record.partition)),
-                    ("dlq_origin_offset", str(f.record.offset)), ("dlq_consumer", self.group),
-                    ("dlq_attempts", str(f.attempt + 1)), ("dlq_failed_at", datetime.now(UTC).isoformat()),
+                    ("dlq_error", f.error[:2000]),
+                    ("dlq_error_type", f.error_type),
+                    ("dlq_origin_topic", f.origin_topic),
+                    ("dlq_origin_partition", str(f.record.partition)),
+                    ("dlq_origin_offset", str(f.record.offset)),
+                    ("dlq_consumer", self.group),
+                    ("dlq_attempts", str(f.attempt + 1)),
+                    ("dlq_failed_at", datetime.now(UTC).isoformat()),
                 ]
                 DLQ_MESSAGES.labels(self.group, f.origin_topic).inc()
                 self.dead_lettered += 1
-                log.error("consumer %s: dead-lettered %s@%d: %s", self.group, f.origin_topic,
-                          f.record.offset, f.error)
+                log.error(
+                    "consumer %s: dead-lettered %s@%d: %s",
+                    self.group,
+                    f.origin_topic,
+                    f.record.offset,
+                    f.error,
+                )
             headers = base + [(k, v.encode()) for k, v in extra]
-            futures.append(await self._producer.send(
-                topic, value=f.record.value, key=f.record.key, headers=headers))
+            futures.append(
+                await self._producer.send(topic, value=f.record.value, key=f.record.key, headers=headers)
+            )
         if futures:
             await asyncio.gather(*futures)

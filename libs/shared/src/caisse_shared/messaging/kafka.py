@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -12,8 +13,12 @@ from aiokafka.errors import TopicAlreadyExistsError
 def make_producer(bootstrap: str, *, idempotent: bool, **kw: Any) -> AIOKafkaProducer:
     """acks=all producer; idempotence is a setting (Tansu rejects it, real Kafka wants it)."""
     opts: dict[str, Any] = {
-        "bootstrap_servers": bootstrap, "acks": "all", "enable_idempotence": idempotent,
-        "linger_ms": 5, "max_batch_size": 256 * 1024, "request_timeout_ms": 15000,
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        "enable_idempotence": idempotent,
+        "linger_ms": 5,
+        "max_batch_size": 256 * 1024,
+        "request_timeout_ms": 15000,
         "retry_backoff_ms": 200,
     }
     opts.update(kw)
@@ -23,9 +28,13 @@ def make_producer(bootstrap: str, *, idempotent: bool, **kw: Any) -> AIOKafkaPro
 def make_consumer(bootstrap: str, group_id: str, *topics: str, **kw: Any) -> AIOKafkaConsumer:
     """Manual-commit consumer reading from the earliest uncommitted offset."""
     opts: dict[str, Any] = {
-        "bootstrap_servers": bootstrap, "group_id": group_id, "enable_auto_commit": False,
-        "auto_offset_reset": "earliest", "max_poll_records": 500,
-        "session_timeout_ms": 10000, "heartbeat_interval_ms": 1000,
+        "bootstrap_servers": bootstrap,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": 500,
+        "session_timeout_ms": 10000,
+        "heartbeat_interval_ms": 1000,
         "fetch_max_wait_ms": 100,  # low event latency; Tansu otherwise waits the full 500 ms
     }
     opts.update(kw)
@@ -40,11 +49,9 @@ async def ensure_topics(bootstrap: str, topics: list[str], *, partitions: int = 
         existing = set(await admin.list_topics())
         missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()

@@ -17,19 +17,29 @@ from caisse_shared.observability import current_correlation_id
 def _row(event: Event, registry: SchemaRegistry, producer: str) -> dict[str, object]:
     payload = registry.encode(event.event_type, event.schema_version, event.payload)
     correlation = event.correlation_id or current_correlation_id()
-    headers = dict(
-        (k, v.decode())
+    headers = {
+        k: v.decode()
         for k, v in Event(
-            event_type=event.event_type, topic=event.topic, key=event.key, payload={},
-            schema_version=event.schema_version, event_id=event.event_id,
-            occurred_at=event.occurred_at, producer=event.producer or producer,
-            correlation_id=correlation, causation_id=event.causation_id,
+            event_type=event.event_type,
+            topic=event.topic,
+            key=event.key,
+            payload={},
+            schema_version=event.schema_version,
+            event_id=event.event_id,
+            occurred_at=event.occurred_at,
+            producer=event.producer or producer,
+            correlation_id=correlation,
+            causation_id=event.causation_id,
         ).headers()
-    )
+    }
     return {
-        "event_id": event.event_id, "event_type": event.event_type,
-        "schema_version": event.schema_version, "topic": event.topic, "key": event.key,
-        "payload": payload, "headers": headers,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "topic": event.topic,
+        "key": event.key,
+        "payload": payload,
+        "headers": headers,
     }
 
 
@@ -46,8 +56,6 @@ async def add_events(
         await session.execute(insert(table), rows)
 
 
-async def add_event(
-    session: AsyncSession, event: Event, *, registry: SchemaRegistry | None = None
-) -> None:
+async def add_event(session: AsyncSession, event: Event, *, registry: SchemaRegistry | None = None) -> None:
     """Write one event to the outbox in the caller's transaction."""
     await add_events(session, [event], registry=registry)

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import MetaData, delete, func, select, update
+from sqlalchemy import BigInteger, MetaData, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from caisse_shared.messaging.tables import outbox_table
@@ -35,8 +36,13 @@ class OutboxRelay:
     """Moves committed outbox rows to Kafka; waits with backoff while the broker is down."""
 
     def __init__(
-        self, engine: AsyncEngine, metadata: MetaData, producer_factory: Callable[[], AIOKafkaProducer],
-        *, service: str, config: RelayConfig | None = None,
+        self,
+        engine: AsyncEngine,
+        metadata: MetaData,
+        producer_factory: Callable[[], AIOKafkaProducer],
+        *,
+        service: str,
+        config: RelayConfig | None = None,
     ) -> None:
         self.engine = engine
         self.table = outbox_table(metadata)
@@ -104,25 +110,35 @@ class OutboxRelay:
         """Claim one batch, publish every row, mark them sent, all in one transaction."""
         t = self.table
         async with self.engine.begin() as conn:
-            rows = (await conn.execute(
-                select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
-                .where(t.c.sent_at.is_(None)).order_by(t.c.id)
-                .limit(self.config.batch_size).with_for_update(skip_locked=True)
-            )).all()
+            rows = (
+                await conn.execute(
+                    select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+                    .where(t.c.sent_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(self.config.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
             if not rows:
                 OUTBOX_BACKLOG.labels(self.service).set(0)
                 return 0
             producer = await self._ensure_producer()
             futures = [
                 await producer.send(
-                    r.topic, value=r.payload, key=r.key.encode() if r.key is not None else None,
+                    r.topic,
+                    value=r.payload,
+                    key=r.key.encode() if r.key is not None else None,
                     headers=[(k, str(v).encode()) for k, v in r.headers.items()],
                 )
                 for r in rows
             ]
             await asyncio.gather(*futures)  # acks=all for every record before marking sent
+            # one array parameter instead of an expanding IN list of batch_size binds
             await conn.execute(
-                update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
+                update(t)
+                .where(t.c.id == func.any(bindparam("ids", type_=ARRAY(BigInteger))))
+                .values(sent_at=func.now()),
+                {"ids": [r.id for r in rows]},
             )
         for r in rows:
             OUTBOX_PUBLISHED.labels(self.service, r.topic).inc()

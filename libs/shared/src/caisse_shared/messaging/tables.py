@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, func,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.schema import SchemaItem
 
 
-def _get_or_add(metadata: MetaData, name: str, *columns: object, **kw: object) -> Table:
+def _get_or_add(metadata: MetaData, name: str, *items: SchemaItem) -> Table:
+    """The table if this MetaData already has it (idempotent registration), else a new one."""
     key = f"{metadata.schema}.{name}" if metadata.schema else name
     if key in metadata.tables:
         return metadata.tables[key]
-    return Table(name, metadata, *columns, **kw)  # type: ignore[arg-type]
+    return Table(name, metadata, *items)
 
 
 def outbox_table(metadata: MetaData) -> Table:
     """Events written in the same transaction as the state change they announce."""
     return _get_or_add(
-        metadata, "outbox",
+        metadata,
+        "outbox",
         Column("id", BigInteger, primary_key=True, autoincrement=True),
         Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
         Column("event_type", String(200), nullable=False),
@@ -40,7 +53,8 @@ def outbox_table(metadata: MetaData) -> Table:
 def inbox_table(metadata: MetaData) -> Table:
     """Event ids a consumer group has applied: a redelivery finds its id and does nothing."""
     return _get_or_add(
-        metadata, "inbox",
+        metadata,
+        "inbox",
         Column("consumer", String(200), primary_key=True),
         Column("event_id", UUID(as_uuid=True), primary_key=True),
         Column("event_type", String(200), nullable=False),
@@ -54,7 +68,8 @@ def inbox_table(metadata: MetaData) -> Table:
 def idempotency_table(metadata: MetaData) -> Table:
     """Stored first responses of money-moving POSTs, keyed by scope and Idempotency-Key."""
     return _get_or_add(
-        metadata, "idempotency_key",
+        metadata,
+        "idempotency_key",
         Column("scope", String(300), primary_key=True),
         Column("key", String(255), primary_key=True),
         Column("fingerprint", String(64), nullable=False),

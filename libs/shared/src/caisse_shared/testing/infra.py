@@ -34,8 +34,12 @@ def _asyncpg_dsn(url: str) -> tuple[str, dict[str, Any]]:
     from sqlalchemy.engine import make_url
 
     u = make_url(async_url(url))
-    kwargs: dict[str, Any] = {"user": u.username or "postgres", "password": u.password,
-                              "database": u.database or "postgres", "port": u.port or 5432}
+    kwargs: dict[str, Any] = {
+        "user": u.username or "postgres",
+        "password": u.password,
+        "database": u.database or "postgres",
+        "port": u.port or 5432,
+    }
     host = u.query.get("host") or u.host or "127.0.0.1"
     kwargs["host"] = host if isinstance(host, str) else host[0]
     return "", kwargs
@@ -87,7 +91,7 @@ class PostgresForTests:
         """A fresh database with a service's migrations applied (template built once per run)."""
         from caisse_shared.migrations import upgrade_async
 
-        key = str(service_dir.resolve())
+        key = str(service_dir)  # callers pass an absolute path (Path(__file__)...)
         if key not in self._templates:
             tmpl_url = await self.create_database(f"tmpl_{service_dir.name}")
             await upgrade_async(service_dir, tmpl_url)

@@ -25,16 +25,21 @@ class TokenFactory:
     def __post_init__(self) -> None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ).decode()
-        public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        public_pem = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
         public = jwk.construct(public_pem, algorithm="RS256").to_dict()
         self.public_jwk: dict[str, Any] = {
             **{k: (v.decode() if isinstance(v, bytes) else v) for k, v in public.items()},
-            "kid": self.kid, "use": "sig", "alg": "RS256",
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "RS256",
         }
         self.public_pem = public_pem
 
@@ -47,16 +52,28 @@ class TokenFactory:
         return TokenVerifier(issuer=self.issuer, audience=self.audience, keys=[self.public_jwk])
 
     def token(
-        self, *permissions: str, sub: str = "user-1", ttl_s: int = 300,
-        institution_id: str | None = None, agency_id: str | None = None,
-        roles: tuple[str, ...] = (), **extra: Any,
+        self,
+        *permissions: str,
+        sub: str = "user-1",
+        ttl_s: int = 300,
+        institution_id: str | None = None,
+        agency_id: str | None = None,
+        roles: tuple[str, ...] = (),
+        **extra: Any,
     ) -> str:
         """An access token carrying ``permissions``."""
         now = int(time.time())
         claims: dict[str, Any] = {
-            "sub": sub, "iss": self.issuer, "aud": self.audience, "iat": now, "nbf": now,
-            "exp": now + ttl_s, "jti": uuid.uuid4().hex, "typ": "access",
-            "permissions": list(permissions), "roles": list(roles),
+            "sub": sub,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl_s,
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+            "permissions": list(permissions),
+            "roles": list(roles),
         }
         if institution_id is not None:
             claims["institution_id"] = institution_id
