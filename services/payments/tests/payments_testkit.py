@@ -32,9 +32,7 @@ def make_settings(db_url: str, bootstrap: str = "127.0.0.1:1", **kw: Any) -> Set
     return Settings(**base)
 
 
-def signed(
-    body: Any, *, ts: int | None = None, secret: str = SECRET
-) -> tuple[bytes, dict[str, str]]:
+def signed(body: Any, *, ts: int | None = None, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
     """A JSON body and its signature headers."""
     raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
     stamp = str(int(time.time()) if ts is None else ts)

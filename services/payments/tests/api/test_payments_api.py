@@ -50,9 +50,7 @@ ENDPOINTS = [
 
 
 @pytest.mark.parametrize(("method", "path", "perm"), ENDPOINTS)
-async def test_auth_required(
-    client: Any, token_factory: Any, method: str, path: str, perm: str
-) -> None:
+async def test_auth_required(client: Any, token_factory: Any, method: str, path: str, perm: str) -> None:
     assert (await client.request(method, path)).status_code == 401
     other = "payments:read" if perm != READ else "collection:cases:read"
     resp = await client.request(method, path, headers=token_factory.headers(other), json={})
@@ -90,9 +88,7 @@ async def test_allocates_in_order_and_reads_back(
         == 99_000
     )
     detail = (
-        await client.get(
-            f"/api/payments/{p['reference_number']}", headers=token_factory.headers(READ)
-        )
+        await client.get(f"/api/payments/{p['reference_number']}", headers=token_factory.headers(READ))
     ).json()
     assert sorted(a["component"] for a in detail["allocations"]) == [
         "INTEREST",
@@ -103,22 +99,17 @@ async def test_allocates_in_order_and_reads_back(
     by_loan = (
         await client.get(f"/api/payments/loan/{loan_account}", headers=token_factory.headers(READ))
     ).json()
-    by_cif = (
-        await client.get("/api/payments/customer/CIF-A", headers=token_factory.headers(READ))
-    ).json()
+    by_cif = (await client.get("/api/payments/customer/CIF-A", headers=token_factory.headers(READ))).json()
     assert p["id"] in {x["id"] for x in by_loan} & {x["id"] for x in by_cif}
     events = await scalar(
         app,
-        "SELECT count(*) FROM payments.outbox WHERE key=:k AND "
-        "event_type='payments.PaymentReceived'",
+        "SELECT count(*) FROM payments.outbox WHERE key=:k AND event_type='payments.PaymentReceived'",
         k=loan_account,
     )
     assert events >= 1
 
 
-async def test_unknown_and_closed_loans_go_to_suspense(
-    client: Any, token_factory: Any, app: Any
-) -> None:
+async def test_unknown_and_closed_loans_go_to_suspense(client: Any, token_factory: Any, app: Any) -> None:
     closed = f"LN{uuid.uuid4().hex[:8]}"
     await add_loan(app, closed, status="CLOSED")
     for account, why in ((f"NOPE{uuid.uuid4().hex[:6]}", "unknown"), (closed, "CLOSED")):
@@ -187,8 +178,7 @@ async def test_duplicate_provider_reference_returns_original(
     assert (
         await scalar(
             app,
-            "SELECT count(*) FROM payments.outbox o WHERE o.headers->>'event_id' "
-            "IS NOT NULL AND o.key=:k",
+            "SELECT count(*) FROM payments.outbox o WHERE o.headers->>'event_id' IS NOT NULL AND o.key=:k",
             k=first["reference_number"],
         )
         == 1
@@ -248,14 +238,10 @@ async def test_reversal(client: Any, token_factory: Any, app: Any) -> None:
     assert rev["status"] == "REVERSAL" and rev["original_payment_id"] == paid["id"]
     replay = await client.post(url, json={"reason": "duplicate debit"}, headers=headers)
     assert replay.json()["id"] == rev["id"]
-    again = await client.post(
-        url, json={"reason": "again please"}, headers=token_factory.headers(REVERSE)
-    )
+    again = await client.post(url, json={"reason": "again please"}, headers=token_factory.headers(REVERSE))
     assert again.status_code == 409
     original = (
-        await client.get(
-            f"/api/payments/{paid['reference_number']}", headers=token_factory.headers(READ)
-        )
+        await client.get(f"/api/payments/{paid['reference_number']}", headers=token_factory.headers(READ))
     ).json()
     assert original["status"] == "REVERSED"
     assert [h["to_status"] for h in original["history"]] == ["ALLOCATED", "REVERSED"]
@@ -270,8 +256,7 @@ async def test_reversal(client: Any, token_factory: Any, app: Any) -> None:
     assert (
         await scalar(
             app,
-            "SELECT count(*) FROM payments.outbox WHERE key=:a AND "
-            "event_type='payments.PaymentReversed'",
+            "SELECT count(*) FROM payments.outbox WHERE key=:a AND event_type='payments.PaymentReversed'",
             a=account,
         )
         == 1
@@ -304,14 +289,10 @@ async def test_receipt_pdf_json_and_verification(client: Any, token_factory: Any
     js = (await client.get(f"/api/payments/receipt/{rn}?format=json", headers=h)).json()
     assert js["amount"] == 4_200 and js["transaction_type"] == "COTISATION_TONTINE"
     code = js["verification_code"]
-    ok = (
-        await client.get(f"/api/payments/receipt/{rn}/verify", params={"code": code}, headers=h)
-    ).json()
+    ok = (await client.get(f"/api/payments/receipt/{rn}/verify", params={"code": code}, headers=h)).json()
     assert ok["valid"] is True
     forged = code[:-1] + ("A" if code[-1] != "A" else "B")
-    bad = (
-        await client.get(f"/api/payments/receipt/{rn}/verify", params={"code": forged}, headers=h)
-    ).json()
+    bad = (await client.get(f"/api/payments/receipt/{rn}/verify", params={"code": forged}, headers=h)).json()
     assert bad["valid"] is False
     assert (await client.get("/api/payments/receipt/PAYNOPE", headers=h)).status_code == 404
 
@@ -332,9 +313,7 @@ async def test_institution_scoping(client: Any, token_factory: Any, app: Any) ->
         )
     ).json()
     rn = paid["reference_number"]
-    own = await client.get(
-        f"/api/payments/{rn}", headers=token_factory.headers(READ, institution_id="SFD-1")
-    )
+    own = await client.get(f"/api/payments/{rn}", headers=token_factory.headers(READ, institution_id="SFD-1"))
     other = await client.get(
         f"/api/payments/{rn}", headers=token_factory.headers(READ, institution_id="SFD-2")
     )

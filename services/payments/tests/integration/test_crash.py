@@ -28,14 +28,33 @@ ROOT = Path(__file__).resolve().parents[4]
 
 
 def _start(db_url: str, bootstrap: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": db_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "CAISSE_KAFKA_ENABLE_IDEMPOTENCE": "false", "CAISSE_ENV": "test",
-           "CAISSE_PAYMENTS_CONSUME_LOANS": "false", "CAISSE_LOG_LEVEL": "WARNING",
-           "CAISSE_PAYMENTS_RECONCILIATION_SCHEDULE_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "CAISSE_KAFKA_ENABLE_IDEMPOTENCE": "false",
+        "CAISSE_ENV": "test",
+        "CAISSE_PAYMENTS_CONSUME_LOANS": "false",
+        "CAISSE_LOG_LEVEL": "WARNING",
+        "CAISSE_PAYMENTS_RECONCILIATION_SCHEDULE_ENABLED": "false",
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "caisse_payments.main:create_app",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "caisse_payments.main:create_app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def _wait_live(base: str, timeout: float = 30) -> None:
@@ -52,8 +71,12 @@ async def _wait_live(base: str, timeout: float = 30) -> None:
 
 
 def _body(ref: str) -> dict[str, Any]:
-    return {"transactionId": ref, "isPaymentSucces": True, "amount": 1_500,
-            "stateData": {"transaction_type": "depot_epargne"}}
+    return {
+        "transactionId": ref,
+        "isPaymentSucces": True,
+        "amount": 1_500,
+        "stateData": {"transaction_type": "depot_epargne"},
+    }
 
 
 async def _fire(base: str, refs: list[str], ok: dict[str, str], stop_after: float | None) -> None:
@@ -70,8 +93,7 @@ async def _fire(base: str, refs: list[str], ok: dict[str, str], stop_after: floa
             ref = queue.get_nowait()
             raw, headers = signed(_body(ref))
             try:
-                resp = await client.post("/api/payments/webhooks/kkiapay", content=raw,
-                                         headers=headers)
+                resp = await client.post("/api/payments/webhooks/kkiapay", content=raw, headers=headers)
             except httpx.HTTPError:
                 continue
             if resp.status_code in (200, 201):
@@ -82,9 +104,13 @@ async def _fire(base: str, refs: list[str], ok: dict[str, str], stop_after: floa
 
 
 async def _events_by_payment(bootstrap: str, wanted: set[str], timeout: float = 30) -> dict[str, set[str]]:
-    consumer = AIOKafkaConsumer("payments.payment.received", bootstrap_servers=bootstrap,
-                                group_id=uuid.uuid4().hex, auto_offset_reset="earliest",
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        "payments.payment.received",
+        bootstrap_servers=bootstrap,
+        group_id=uuid.uuid4().hex,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     seen: dict[str, set[str]] = {}
     try:
@@ -108,14 +134,21 @@ async def _stored(db_url: str) -> tuple[list[Any], int]:
     try:
         async with engine.connect() as conn:
             deadline = time.monotonic() + 20
-            while (unsent := (await conn.execute(text(
-                    "SELECT count(*) FROM payments.outbox WHERE sent_at IS NULL"))).scalar()) \
-                    and time.monotonic() < deadline:
+            while (
+                unsent := (
+                    await conn.execute(text("SELECT count(*) FROM payments.outbox WHERE sent_at IS NULL"))
+                ).scalar()
+            ) and time.monotonic() < deadline:
                 await conn.rollback()
                 await asyncio.sleep(0.2)
-            rows = (await conn.execute(text(
-                "SELECT provider_reference, count(*) FROM payments.payment WHERE channel='KKIAPAY' "
-                "AND provider_reference LIKE 'CRASH-%' GROUP BY 1"))).all()
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT provider_reference, count(*) FROM payments.payment WHERE channel='KKIAPAY' "
+                        "AND provider_reference LIKE 'CRASH-%' GROUP BY 1"
+                    )
+                )
+            ).all()
     finally:
         await engine.dispose()
     return list(rows), int(unsent or 0)

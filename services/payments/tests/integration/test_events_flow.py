@@ -23,27 +23,49 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 async def live(db_url: str, kafka_bootstrap: str, token_factory: Any) -> AsyncIterator[Any]:
     """The app with relay and loan consumer running (one consumer group per module)."""
-    settings = make_settings(db_url, kafka_bootstrap, run_background_workers=True,
-                             loans_group=f"payments-loans-{uuid.uuid4().hex[:6]}",
-                             consumer_retry_delays_s=(0.2,))
+    settings = make_settings(
+        db_url,
+        kafka_bootstrap,
+        run_background_workers=True,
+        loans_group=f"payments-loans-{uuid.uuid4().hex[:6]}",
+        consumer_retry_delays_s=(0.2,),
+    )
     app = create_app(settings, verifier=token_factory.verifier())
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
         yield app
 
 
-async def _produce_loan(bootstrap: str, account: str, *, principal: int, occurred: datetime,
-                        status: str = "ACTIVE") -> None:
-    payload = {"account_number": account, "cif": "CIF-K", "source_system": "T24",
-               "currency": "XOF", "status": status, "original_amount": 500_000,
-               "outstanding_principal": principal, "outstanding_interest": 2_000,
-               "outstanding_penalties": 0}
-    ev = Event(event_type="banksync.LoanUpdated", topic="banksync.loan.updated", key=account,
-               payload=payload, occurred_at=occurred, producer="bank_sync")
+async def _produce_loan(
+    bootstrap: str, account: str, *, principal: int, occurred: datetime, status: str = "ACTIVE"
+) -> None:
+    payload = {
+        "account_number": account,
+        "cif": "CIF-K",
+        "source_system": "T24",
+        "currency": "XOF",
+        "status": status,
+        "original_amount": 500_000,
+        "outstanding_principal": principal,
+        "outstanding_interest": 2_000,
+        "outstanding_penalties": 0,
+    }
+    ev = Event(
+        event_type="banksync.LoanUpdated",
+        topic="banksync.loan.updated",
+        key=account,
+        payload=payload,
+        occurred_at=occurred,
+        producer="bank_sync",
+    )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
     await producer.start()
     try:
-        await producer.send_and_wait(ev.topic, default_registry().encode(ev.event_type, 1, payload),
-                                     key=account.encode(), headers=ev.headers())
+        await producer.send_and_wait(
+            ev.topic,
+            default_registry().encode(ev.event_type, 1, payload),
+            key=account.encode(),
+            headers=ev.headers(),
+        )
     finally:
         await producer.stop()
 
@@ -57,8 +79,13 @@ async def _wait_for(app: Any, sql: str, expected: Any, timeout: float = 30, **pa
 
 
 async def _read_topic(bootstrap: str, topic: str, key: str, timeout: float = 30) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=uuid.uuid4().hex,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=uuid.uuid4().hex,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     found: list[Any] = []
     try:
@@ -79,18 +106,29 @@ async def test_loan_events_feed_allocation_and_events_are_published(
     await _produce_loan(kafka_bootstrap, account, principal=40_000, occurred=now)
     # An older snapshot arriving late must not overwrite the newer one.
     await _produce_loan(kafka_bootstrap, account, principal=99_999, occurred=now - timedelta(hours=1))
-    await _wait_for(live, "SELECT outstanding_principal FROM payments.loan WHERE account_number=:a",
-                    40_000, a=account)
+    await _wait_for(
+        live, "SELECT outstanding_principal FROM payments.loan WHERE account_number=:a", 40_000, a=account
+    )
     await asyncio.sleep(1.0)
-    assert await scalar(live, "SELECT outstanding_principal FROM payments.loan WHERE "
-                              "account_number=:a", a=account) == 40_000
+    assert (
+        await scalar(
+            live, "SELECT outstanding_principal FROM payments.loan WHERE account_number=:a", a=account
+        )
+        == 40_000
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=live), base_url="http://t") as c:
-        resp = await c.post("/api/payments", headers=token_factory.headers("payments:create"),
-                            json={"provider_reference": uuid.uuid4().hex, "amount": 12_000,
-                                  "currency": "XOF", "account_number": account})
+        resp = await c.post(
+            "/api/payments",
+            headers=token_factory.headers("payments:create"),
+            json={
+                "provider_reference": uuid.uuid4().hex,
+                "amount": 12_000,
+                "currency": "XOF",
+                "account_number": account,
+            },
+        )
     p = resp.json()
-    assert (p["status"], p["allocated_interest"], p["allocated_principal"]) == ("ALLOCATED", 2_000,
-                                                                                10_000)
+    assert (p["status"], p["allocated_interest"], p["allocated_principal"]) == ("ALLOCATED", 2_000, 10_000)
     records = await _read_topic(kafka_bootstrap, "payments.payment.received", account)
     assert len(records) == 1
     headers = dict(records[0].headers)

@@ -57,9 +57,7 @@ async def by_provider_ref(
     return (await session.execute(stmt)).first()
 
 
-async def by_reference(
-    session: AsyncSession, reference: str, *, lock: bool = False
-) -> PaymentRow | None:
+async def by_reference(session: AsyncSession, reference: str, *, lock: bool = False) -> PaymentRow | None:
     """The payment with our reference number."""
     stmt = select(payment).where(payment.c.reference_number == reference)
     if lock:
@@ -135,9 +133,7 @@ async def update_payment(session: AsyncSession, payment_id: uuid.UUID, **values:
 async def lock_loan(session: AsyncSession, account_number: str) -> LoanDues | None:
     """The loan's dues, locked so concurrent payments on one loan allocate one after another."""
     row = (
-        await session.execute(
-            select(loan).where(loan.c.account_number == account_number).with_for_update()
-        )
+        await session.execute(select(loan).where(loan.c.account_number == account_number).with_for_update())
     ).first()
     if row is None:
         return None
@@ -157,9 +153,7 @@ async def loan_institution(session: AsyncSession, account_number: str | None) ->
     if account_number is None:
         return None
     return (
-        await session.execute(
-            select(loan.c.institution_id).where(loan.c.account_number == account_number)
-        )
+        await session.execute(select(loan.c.institution_id).where(loan.c.account_number == account_number))
     ).scalar_one_or_none()
 
 
@@ -198,9 +192,7 @@ async def apply_to_loan(
     )
 
 
-async def upsert_loan(
-    session: AsyncSession, values: Mapping[str, Any], occurred_at: datetime
-) -> None:
+async def upsert_loan(session: AsyncSession, values: Mapping[str, Any], occurred_at: datetime) -> None:
     """Store a bank-sync snapshot unless a newer one is already applied (out-of-order safe)."""
     stmt = pg_insert(loan).values(**values, source_occurred_at=occurred_at)
     excluded = stmt.excluded

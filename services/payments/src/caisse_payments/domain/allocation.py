@@ -100,9 +100,7 @@ def allocate(
     if loan.status.upper() in CLOSED_LOAN_STATUSES:
         return suspense(amount, f"loan is {loan.status.upper()}")
     if loan.currency != notification.currency:
-        return suspense(
-            amount, f"currency {notification.currency} differs from loan {loan.currency}"
-        )
+        return suspense(amount, f"currency {notification.currency} differs from loan {loan.currency}")
     remaining = amount
     applied: dict[Component, int] = {}
     for component in order:

@@ -126,9 +126,7 @@ def from_mtn_momo(data: Mapping[str, Any], now: datetime) -> Notification:
         provider_reference=_str(data, "financialTransactionId") or "",
         amount=_amount(data.get("amount")),
         currency=_str(data, "currency") or "",
-        outcome=_outcome(
-            str(data.get("status", "")).upper(), {"SUCCESSFUL"}, {"FAILED", "REJECTED"}
-        ),
+        outcome=_outcome(str(data.get("status", "")).upper(), {"SUCCESSFUL"}, {"FAILED", "REJECTED"}),
         paid_at=_time(data.get("timestamp"), now),
         account_number=_str(data, "externalId", required=False),
         transaction_type=_type(data.get("payeeNote")),

@@ -47,9 +47,7 @@ class PaymentStatus(StrEnum):
     REVERSAL = "REVERSAL"  # the reversal record itself
 
 
-FINAL_RECEIVED = frozenset(
-    {PaymentStatus.RECEIVED, PaymentStatus.ALLOCATED, PaymentStatus.UNALLOCATED}
-)
+FINAL_RECEIVED = frozenset({PaymentStatus.RECEIVED, PaymentStatus.ALLOCATED, PaymentStatus.UNALLOCATED})
 
 
 class NotificationOutcome(StrEnum):

@@ -101,9 +101,7 @@ def parse_statement(text: str, max_lines: int = 200_000) -> list[StatementLine]:
         if not ref or not amount.isdigit() or not CURRENCY_RE.match(currency):
             raise StatementInvalid(f"line {n}: reference, integer amount and currency required")
         lines.append(
-            StatementLine(
-                ref, int(amount), currency, _parse_date((row["date"] or "").strip(), n), n
-            )
+            StatementLine(ref, int(amount), currency, _parse_date((row["date"] or "").strip(), n), n)
         )
     return lines
 

@@ -76,11 +76,7 @@ def _alloc_columns(alloc: Allocation) -> dict[str, Any]:
 
 def _values(n: Notification, ctx: IngestContext, institution: str | None) -> dict[str, Any]:
     now = datetime.now(UTC)
-    alloc = (
-        allocate(n, None)
-        if n.outcome is NotificationOutcome.SUCCESS and not _needs_loan(n)
-        else None
-    )
+    alloc = allocate(n, None) if n.outcome is NotificationOutcome.SUCCESS and not _needs_loan(n) else None
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "reference_number": new_reference(now),
@@ -137,9 +133,7 @@ async def _duplicate(session: AsyncSession, n: Notification, ctx: IngestContext)
             reference_number=row.reference_number,
         )
     reopen = row.status in REOPENABLE and n.outcome is not NotificationOutcome.PENDING
-    if not reopen or (
-        row.status == PaymentStatus.FAILED and n.outcome is NotificationOutcome.FAILED
-    ):
+    if not reopen or (row.status == PaymentStatus.FAILED and n.outcome is NotificationOutcome.FAILED):
         return row
     merged = dataclasses.replace(
         n,
@@ -184,9 +178,7 @@ async def _allocate(
     loan = await repo.lock_loan(session, n.account_number) if n.account_number else None
     alloc = allocate(n, loan, ctx.order)
     cif = n.cif or (loan.cif if loan else None)
-    await repo.update_payment(
-        session, pid, **_alloc_columns(alloc), cif=cif, updated_at=datetime.now(UTC)
-    )
+    await repo.update_payment(session, pid, **_alloc_columns(alloc), cif=cif, updated_at=datetime.now(UTC))
     if loan is not None:
         await repo.apply_to_loan(session, pid, loan.account_number, alloc)
     await repo.add_history(
@@ -198,8 +190,6 @@ async def _allocate(
 async def _announce(session: AsyncSession, row: Any, n: Notification) -> None:
     """Outbox event for the payment's new state (none while pending)."""
     if row.status == PaymentStatus.FAILED:
-        await add_event(
-            session, events.failed(row, n.failure_reason or "provider reported failure")
-        )
+        await add_event(session, events.failed(row, n.failure_reason or "provider reported failure"))
     elif row.status != PaymentStatus.PENDING:
         await add_event(session, events.received(row))

@@ -36,9 +36,7 @@ class Initiation:
     description: str
 
 
-async def initiate(
-    session: AsyncSession, provider: PaymentProvider, req: Initiation, actor: str
-) -> Any:
+async def initiate(session: AsyncSession, provider: PaymentProvider, req: Initiation, actor: str) -> Any:
     """Ask the aggregator to collect, and store the PENDING payment under its reference."""
     validate_money(req.amount, req.currency)
     reference = new_reference(datetime.now(UTC))

@@ -75,9 +75,7 @@ class KkiapayProvider:
 
     name = "kkiapay"
 
-    def __init__(
-        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._client = httpx.AsyncClient(
             base_url=settings.kkiapay_base_url,
             timeout=settings.provider_timeout_s,

@@ -48,9 +48,7 @@ def _code(secret: str, row: Any) -> str:
     return verification_code(secret, row.reference_number, row.amount, row.currency, row.paid_at)
 
 
-async def build(
-    session: AsyncSession, reference: str, principal: Principal, secret: str
-) -> Receipt:
+async def build(session: AsyncSession, reference: str, principal: Principal, secret: str) -> Receipt:
     """The receipt of a received payment (409 for pending or failed ones)."""
     row = (await get_payment(session, reference, principal)).payment
     if row.status not in RECEIPTABLE:

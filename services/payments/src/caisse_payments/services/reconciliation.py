@@ -96,10 +96,7 @@ async def _statement(session: AsyncSession, req: RunRequest) -> list[StatementLi
             )
         )
     ).all()
-    return [
-        StatementLine(r.provider_reference, r.amount, r.currency, r.value_date, r.line_no)
-        for r in rows
-    ]
+    return [StatementLine(r.provider_reference, r.amount, r.currency, r.value_date, r.line_no) for r in rows]
 
 
 async def _internal(session: AsyncSession, req: RunRequest) -> list[InternalRecord]:
@@ -176,9 +173,7 @@ async def run(session: AsyncSession, req: RunRequest, *, tolerance_days: int) ->
 
 async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Any:
     """One reconciliation job (404 if absent)."""
-    row = (
-        await session.execute(select(reconciliation_job).where(reconciliation_job.c.id == job_id))
-    ).first()
+    row = (await session.execute(select(reconciliation_job).where(reconciliation_job.c.id == job_id))).first()
     if row is None:
         raise NotFound(f"no reconciliation job {job_id}")
     return row
@@ -218,9 +213,7 @@ async def resolve_issue(
     if row is not None:
         return row
     exists = (
-        await session.execute(
-            select(reconciliation_issue.c.id).where(reconciliation_issue.c.id == issue_id)
-        )
+        await session.execute(select(reconciliation_issue.c.id).where(reconciliation_issue.c.id == issue_id))
     ).first()
     if exists is None:
         raise NotFound(f"no reconciliation issue {issue_id}")

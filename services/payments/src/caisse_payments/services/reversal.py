@@ -50,12 +50,8 @@ async def reverse(session: AsyncSession, reference: str, reason: str, actor: str
             "review_reason": reason,
         },
     )
-    await repo.add_history(
-        session, rid, None, PaymentStatus.REVERSAL.value, reason=reason, actor=actor
-    )
-    await repo.update_payment(
-        session, original.id, status=PaymentStatus.REVERSED.value, updated_at=now
-    )
+    await repo.add_history(session, rid, None, PaymentStatus.REVERSAL.value, reason=reason, actor=actor)
+    await repo.update_payment(session, original.id, status=PaymentStatus.REVERSED.value, updated_at=now)
     await repo.add_history(
         session,
         original.id,

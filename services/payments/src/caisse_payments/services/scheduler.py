@@ -57,9 +57,7 @@ class ReconciliationScheduler:
             channels = (
                 (
                     await session.execute(
-                        select(statement_line.c.channel)
-                        .where(statement_line.c.value_date == day)
-                        .distinct()
+                        select(statement_line.c.channel).where(statement_line.c.value_date == day).distinct()
                     )
                 )
                 .scalars()

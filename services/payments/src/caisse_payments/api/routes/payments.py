@@ -122,9 +122,7 @@ async def receipt(
     format: Literal["pdf", "json"] | None = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
-    built = await receipts.build(
-        session, referenceNumber, who, settings.receipt_secret.get_secret_value()
-    )
+    built = await receipts.build(session, referenceNumber, who, settings.receipt_secret.get_secret_value())
     if format == "json" or (format is None and "application/json" in (accept or "")):
         return JSONResponse(ReceiptRead(**built.as_dict()).model_dump(mode="json"))
     return Response(
@@ -146,9 +144,7 @@ async def verify_receipt(
     who: Reader,
     code: Annotated[str, Query(min_length=4, max_length=40)],
 ) -> ReceiptVerificationRead:
-    valid = await receipts.verify(
-        session, referenceNumber, code, settings.receipt_secret.get_secret_value()
-    )
+    valid = await receipts.verify(session, referenceNumber, code, settings.receipt_secret.get_secret_value())
     return ReceiptVerificationRead(reference_number=referenceNumber, valid=valid)
 
 
@@ -182,9 +178,7 @@ async def reverse_payment(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def action() -> PaymentRead:
-        return payment_read(
-            await reversal.reverse(session, referenceNumber, body.reason, who.subject)
-        )
+        return payment_read(await reversal.reverse(session, referenceNumber, body.reason, who.subject))
 
     result = await run_idempotent(
         session,

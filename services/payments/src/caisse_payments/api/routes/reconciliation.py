@@ -67,9 +67,7 @@ async def import_statement(
     return StatementImportRead(channel=channel.value, lines=lines)
 
 
-@router.get(
-    "/issues", response_model=list[IssueRead], summary="Reconciliation issues (payments:reconcile)"
-)
+@router.get("/issues", response_model=list[IssueRead], summary="Reconciliation issues (payments:reconcile)")
 async def list_issues(
     session: SessionDep,
     who: Reconciler,
@@ -78,9 +76,7 @@ async def list_issues(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[IssueRead]:
-    rows = await recon.list_issues(
-        session, status=status, job_id=job_id, limit=limit, offset=offset
-    )
+    rows = await recon.list_issues(session, status=status, job_id=job_id, limit=limit, offset=offset)
     return [IssueRead.model_validate(r) for r in rows]
 
 

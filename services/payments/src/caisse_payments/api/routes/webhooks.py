@@ -23,9 +23,7 @@ SigHeader = Annotated[
 TsHeader = Annotated[str | None, Header(alias="X-Caisse-Timestamp", description="unix seconds")]
 
 
-async def _receive(
-    request: Request, session: SessionDep, settings: SettingsDep, source: str
-) -> JSONResponse:
+async def _receive(request: Request, session: SessionDep, settings: SettingsDep, source: str) -> JSONResponse:
     result = await webhooks.receive(
         session,
         settings,

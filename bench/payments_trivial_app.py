@@ -1,0 +1,27 @@
+"""Baseline for the payments benchmark: a trivial FastAPI endpoint doing one INSERT per request."""
+
+from __future__ import annotations
+
+import os
+
+from caisse_shared.db import create_engine
+from fastapi import FastAPI, Request
+from sqlalchemy import text
+
+
+def create_app() -> FastAPI:
+    """One POST that inserts its body's reference into a table (one transaction)."""
+    engine = create_engine(os.environ["DATABASE_URL"], pool_size=10)
+    app = FastAPI()
+
+    @app.post("/trivial")
+    async def trivial(request: Request) -> dict[str, str]:
+        body = await request.json()
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("INSERT INTO bench_trivial (ref, amount) VALUES (:r, :a)"),
+                {"r": body["transactionId"], "a": body["amount"]},
+            )
+        return {"status": "ok"}
+
+    return app
