@@ -191,6 +191,21 @@ def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 @app.command()
+def migrate(service: str = typer.Argument(..., help="service name, e.g. payments, or 'all'")) -> None:
+    """Apply one service's migrations (or all) to DATABASE_URL (used by containers and Jobs)."""
+    root = repo_root()
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        console.print("[red]DATABASE_URL is not set[/]")
+        raise typer.Exit(2)
+    specs = [s for s in available(root) if service in ("all", s.name)]
+    if not specs:
+        console.print(f"[red]unknown service {service!r}[/]")
+        raise typer.Exit(2)
+    _migrate(root, specs, url)
+
+
+@app.command()
 def services() -> None:
     """List the services this checkout can start."""
     for spec in available(repo_root()):
