@@ -15,7 +15,8 @@ from caisse_auth.api.schemas import AuditRead
 from caisse_auth.services import audit
 
 router = APIRouter(tags=["audit"])
-Short = Annotated[str | None, Query(max_length=150)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Short = Annotated[str | None, Query(max_length=150, pattern=PRINTABLE)]
 
 
 @router.get("/api/audit", response_model=list[AuditRead],
@@ -23,7 +24,8 @@ Short = Annotated[str | None, Query(max_length=150)]
 async def search_audit(
     principal: Annotated[Principal, Depends(require(AUTH_AUDIT_READ))], session: SessionDep,
     action: Short = None, result: Short = None, username: Short = None, actor: Short = None,
-    user_id: uuid.UUID | None = None, ip: Annotated[str | None, Query(max_length=64)] = None,
+    user_id: uuid.UUID | None = None,
+    ip: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     since: datetime | None = None, until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,

@@ -22,6 +22,7 @@ from caisse_auth.services import clients
 router = APIRouter(tags=["clients"])
 Reader = Annotated[Principal, Depends(require(AUTH_USERS_READ))]
 Writer = Annotated[Principal, Depends(require(AUTH_USERS_WRITE))]
+ClientRef = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9._-]+$")]
 
 
 async def _token_request(request: Request) -> dict[str, str]:
@@ -83,7 +84,7 @@ async def list_clients(principal: Reader, session: SessionDep) -> list[ClientRea
 
 @router.delete("/api/clients/{client_id}", response_model=ClientRead,
                summary=f"Deactivate a client; its tokens stop validating ({AUTH_USERS_WRITE})")
-async def deactivate(client_id: Annotated[str, Path(max_length=100)], principal: Writer,
-                     session: SessionDep, origin: OriginDep) -> ClientRead:
+async def deactivate(client_id: ClientRef, principal: Writer, session: SessionDep,
+                     origin: OriginDep) -> ClientRead:
     client = await clients.deactivate(session, principal, client_id, acting(origin, principal))
     return ClientRead.model_validate(client)

@@ -17,7 +17,8 @@ from caisse_auth.services import roles
 router = APIRouter(tags=["roles"])
 Reader = Annotated[Principal, Depends(require(AUTH_ROLES_READ))]
 Writer = Annotated[Principal, Depends(require(AUTH_ROLES_WRITE))]
-RoleRef = Annotated[str, Path(max_length=64, description="role id (UUID) or name")]
+RoleRef = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                              description="role id (UUID) or name")]
 
 
 @router.get("/api/roles", response_model=list[RoleRead], summary=f"List roles ({AUTH_ROLES_READ})")

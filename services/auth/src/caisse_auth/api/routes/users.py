@@ -32,13 +32,14 @@ from caisse_auth.services.users import NewUser, UserChanges
 router = APIRouter(prefix="/api/users", tags=["users"])
 Reader = Annotated[Principal, Depends(require(AUTH_USERS_READ))]
 Writer = Annotated[Principal, Depends(require(AUTH_USERS_WRITE))]
+RoleRef = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9_]+$")]
 SessionAdmin = Annotated[Principal, Depends(require(AUTH_SESSIONS_MANAGE))]
 
 
 @router.get("", response_model=list[UserRead], summary=f"List users ({AUTH_USERS_READ})")
 async def list_users(
     principal: Reader, session: SessionDep,
-    role: Annotated[str | None, Query(max_length=64)] = None,
+    role: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_]+$")] = None,
     status: UserStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -133,7 +134,7 @@ async def assign_role(user_id: uuid.UUID, body: RoleAssignCreate, principal: Wri
 
 @router.delete("/{user_id}/roles/{role}", response_model=UserRead,
                summary=f"Remove a role ({AUTH_USERS_WRITE})")
-async def remove_role(user_id: uuid.UUID, role: Annotated[str, Path(max_length=64)],
+async def remove_role(user_id: uuid.UUID, role: RoleRef,
                       principal: Writer, session: SessionDep, origin: OriginDep) -> UserRead:
     user = await users.remove_role(session, principal, user_id, role,
                                    acting(origin, principal), utcnow())
