@@ -96,7 +96,7 @@ def admin_password() -> str:
     return ADMIN_PASSWORD
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def settings_for(pg: PostgresForTests) -> Callable[..., Awaitable[Settings]]:
     """``await settings_for(**overrides)``: settings on a fresh database."""
 
@@ -106,7 +106,7 @@ def settings_for(pg: PostgresForTests) -> Callable[..., Awaitable[Settings]]:
     return build
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def api_for() -> Callable[[Settings], AbstractAsyncContextManager[Api]]:
     """``async with api_for(settings) as api``: another running app."""
     return start_api

@@ -56,7 +56,8 @@ class LdapDirectory:
 
     def __init__(self, config: DirectoryConfig) -> None:
         self.config = config
-        self._server = ldap3.Server(config.url, connect_timeout=config.timeout_s,
+        self._timeout = max(1, round(config.timeout_s))  # ldap3 packs timeouts as ints
+        self._server = ldap3.Server(config.url, connect_timeout=self._timeout,
                                     get_info=ldap3.NONE)
 
     @classmethod
@@ -81,11 +82,16 @@ class LdapDirectory:
         """The directory user if the password is right, None otherwise."""
         if not password:  # an empty password would be an anonymous bind that "succeeds"
             return None
-        return await asyncio.to_thread(self._authenticate, username, password)
+        try:
+            return await asyncio.to_thread(self._authenticate, username, password)
+        except DirectoryUnavailable:
+            raise
+        except Exception as exc:  # ldap3 leaks socket/struct errors: never a 500 for the caller
+            raise DirectoryUnavailable(f"directory error: {type(exc).__name__}") from exc
 
     def _connection(self, dn: str | None, password: str | None) -> ldap3.Connection:
         conn = ldap3.Connection(self._server, user=dn or None, password=password or None,
-                                receive_timeout=self.config.timeout_s, raise_exceptions=True)
+                                receive_timeout=self._timeout, raise_exceptions=True)
         if self.config.start_tls:
             conn.open()
             conn.start_tls()
