@@ -8,7 +8,6 @@ from __future__ import annotations
 from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.domain.entities import CURRENCY_EXPONENTS, EntitySpec, Field, Kind
 
-MONEY_RE = r"^[0-9]{1,30}(\.[0-9]{1,6})?$"
 BIGINT_MAX = 9223372036854775807
 
 
@@ -42,8 +41,8 @@ def norm(f: Field, alias: str = "r") -> str:
 
 
 def _field_checks(spec: EntitySpec, f: Field) -> list[tuple[str, str]]:
-    """(condition, reason) pairs for one field, in evaluation order."""
-    v = norm(f)
+    """(condition, reason) pairs for one normalised field, in evaluation order."""
+    v = f.name
     checks: list[tuple[str, str]] = []
     if f.required or f.name in spec.key:
         label = "key" if f.name in spec.key else "required field"
@@ -53,28 +52,27 @@ def _field_checks(spec: EntitySpec, f: Field) -> list[tuple[str, str]]:
         checks.append((f"length({v}) > {limit}", f"{f.name} longer than {limit} characters"))
     elif f.kind is Kind.INT:
         checks.append((f"NOT pg_input_is_valid({v}, 'integer')", f"{f.name} is not an integer"))
-        checks.append((f"{v}::integer < 0", f"{f.name} is negative"))
+        checks.append((f"left({v}, 1) = '-'", f"{f.name} is negative"))
     elif f.kind is Kind.DATE:
         checks.append((f"NOT pg_input_is_valid({v}, 'date')", f"{f.name} is not a date"))
     elif f.kind is Kind.BOOL:
         checks.append((f"NOT pg_input_is_valid({v}, 'boolean')", f"{f.name} is not a boolean"))
     elif f.kind is Kind.MONEY:
-        checks.append((f"{v} !~ '{MONEY_RE}'", f"{f.name} is not a non-negative decimal amount"))
-        checks.append((f"{v}::numeric * ccy.factor <> trunc({v}::numeric * ccy.factor)",
-                       f"{f.name} has more decimals than the currency allows"))
-        checks.append((f"{v}::numeric * ccy.factor > {BIGINT_MAX}", f"{f.name} overflows"))
+        m = f"{v}__minor"
+        checks.append((f"{v} IS NOT NULL AND ({m} IS NULL OR left({v}, 1) NOT BETWEEN '0' AND '9')",
+                       f"{f.name} is not a non-negative decimal amount"))
+        checks.append((f"{m} <> trunc({m})", f"{f.name} has more decimals than the currency allows"))
+        checks.append((f"{m} > {BIGINT_MAX}", f"{f.name} overflows"))
     return checks
 
 
 def reason_expr(spec: EntitySpec) -> str:
-    """CASE giving the first validation failure of a raw row, NULL when the row is valid."""
-    by_name = {f.name: f for f in spec.fields}
-    keys = ", ".join(norm(by_name[k]) for k in spec.key)
-    whens = [(f"{norm(by_name[k])} IS NULL", f"missing key {k}") for k in spec.key]
+    """CASE giving the first validation failure of a normalised row, NULL when it is valid."""
+    keys = ", ".join(spec.key)
+    whens = [(f"{k} IS NULL", f"missing key {k}") for k in spec.key]
     whens.append((f"count(*) OVER (PARTITION BY {keys}) > 1", "duplicate key in extract"))
     if spec.currency_field:
-        c = norm(by_name[spec.currency_field])
-        whens.append((f"{c} IS NOT NULL AND ccy.factor IS NULL", "unknown currency"))
+        whens.append((f"{spec.currency_field} IS NOT NULL AND factor IS NULL", "unknown currency"))
     for f in spec.fields:
         whens.extend(_field_checks(spec, f))
     body = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in whens)
@@ -90,13 +88,24 @@ def currency_join(spec: EntitySpec) -> str:
     return f" LEFT JOIN (VALUES {values}) AS ccy(code, factor) ON ccy.code = {cur}"
 
 
-def cast_expr(f: Field, alias: str = "chk") -> str:
-    """Typed value of a validated raw field."""
-    v = norm(f, alias)
+def cast_expr(f: Field) -> str:
+    """Typed value of a validated, normalised field."""
+    v = f.name
     casts = {Kind.TEXT: v, Kind.CODE: v, Kind.INT: f"{v}::integer", Kind.DATE: f"{v}::date",
-             Kind.BOOL: f"{v}::boolean",
-             Kind.MONEY: f"({v}::numeric * {alias}.factor)::bigint"}
+             Kind.BOOL: f"{v}::boolean", Kind.MONEY: f"{v}__minor::bigint"}
     return casts[f.kind]
+
+
+def _normalised(spec: EntitySpec) -> str:
+    """Rows with every field trimmed once, plus minor units of money fields (OFFSET 0 fences
+    keep PostgreSQL from inlining, so each expression is computed once per row)."""
+    norms = ", ".join(f"{norm(f)} AS {f.name}" for f in spec.fields)
+    factor = "ccy.factor" if spec.currency_field else "NULL::numeric"
+    minors = "".join(
+        f", CASE WHEN pg_input_is_valid(m.{f.name}, 'numeric') THEN m.{f.name}::numeric"
+        f" * m.factor END AS {f.name}__minor" for f in spec.fields if f.kind is Kind.MONEY)
+    return (f"SELECT m.*{minors} FROM (SELECT r.line, {norms}, {factor} AS factor "
+            f"FROM {raw_table(spec)} r{currency_join(spec)} OFFSET 0) m OFFSET 0")
 
 
 def validate_and_type(spec: EntitySpec) -> str:
@@ -104,14 +113,12 @@ def validate_and_type(spec: EntitySpec) -> str:
 
     Parameters: $1 job id, $2 source system, $3 file name.
     """
-    key_text = " || ':' || ".join(f"coalesce(btrim(r.{k}), '')" for k in spec.key)
+    key_text = " || ':' || ".join(f"coalesce({k}, '')" for k in spec.key)
     casts = ", ".join(cast_expr(f) for f in spec.fields)
     raw_cols = ", ".join(spec.field_names)
     return f"""
 WITH chk AS MATERIALIZED (
-    SELECT r.*, {reason_expr(spec)} AS reason, {key_text} AS nk{', ccy.factor' if
-        spec.currency_field else ''}
-    FROM {raw_table(spec)} r{currency_join(spec)}
+    SELECT n.*, {reason_expr(spec)} AS reason, {key_text} AS nk FROM ({_normalised(spec)}) n
 ), bad AS (
     INSERT INTO {SCHEMA}.sync_error (job_id, source_system, entity_type, kind, file, line,
                                      natural_key, reason, raw)
@@ -136,9 +143,17 @@ def upsert(spec: EntitySpec, returning: tuple[str, ...] = ()) -> str:
     old = ", ".join(f"t.{c}" for c in vals)
     new = ", ".join(f"EXCLUDED.{c}" for c in vals)
     ret = ", ".join(f"t.{c}" for c in (*spec.key, *returning))
+    match = " AND ".join(f"c.{k} = s.{k}" for k in spec.key)
+    cur = ", ".join(f"c.{c}" for c in vals)
+    stg = ", ".join(f"s.{c}" for c in vals)
+    # The anti-join drops unchanged rows before the INSERT: ON CONFLICT … WHERE false would
+    # still lock (and so write) every existing row; the WHERE stays as the race guard.
     return f"""
 INSERT INTO {SCHEMA}.{spec.name} AS t ({col_list}, source_system, last_sync_job_id)
-SELECT {col_list}, $1, $2 FROM {typed_table(spec)}
+SELECT {", ".join(f"s.{c}" for c in cols)}, $1::varchar, $2 FROM {typed_table(spec)} s
+LEFT JOIN {SCHEMA}.{spec.name} c ON {match}
+WHERE c.{spec.key[0]} IS NULL
+   OR ({cur}, c.source_system, c.is_stale) IS DISTINCT FROM ({stg}, $1::varchar, false)
 ON CONFLICT ({", ".join(spec.key)}) DO UPDATE SET {sets},
     source_system = EXCLUDED.source_system, last_sync_job_id = EXCLUDED.last_sync_job_id,
     is_stale = false, stale_since = NULL, updated_at = now()

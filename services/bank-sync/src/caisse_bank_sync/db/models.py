@@ -62,7 +62,6 @@ def _entity_table(spec: EntitySpec) -> Table:
         Column("last_sync_job_id", UUID(as_uuid=True)),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Index(f"ix_{spec.name}_source_system", "source_system"),
     )
 
 

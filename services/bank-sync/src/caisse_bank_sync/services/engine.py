@@ -101,7 +101,8 @@ class SyncEngine:
             if progress is not None:
                 progress(spec.name, len(chunk))
         await self._record_bad_rows(conn, spec, extract, req)
-        await conn.execute(f"ANALYZE {q.raw_table(spec)}")
+        # Key statistics only: the stale anti-join needs the row count, not the value columns.
+        await conn.execute(f"ANALYZE {q.raw_table(spec)} ({', '.join(spec.key)})")
         await conn.execute(q.create_typed(spec))
         await conn.execute(q.validate_and_type(spec), req.job_id, req.source, extract.name)
         staged = await conn.fetchval(f"SELECT count(*) FROM {q.typed_table(spec)}")
