@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from payments_testkit import create_app, make_settings, signed
-
 from caisse_payments.services.scheduler import ReconciliationScheduler
+from payments_testkit import create_app, make_settings, signed
 
 R = "payments:reconcile"
 

@@ -7,16 +7,15 @@ from typing import Any
 
 import httpx
 import pytest
-from payments_testkit import add_loan, make_settings
-
 from caisse_payments.domain.model import NotificationOutcome
 from caisse_payments.services.providers import (
     InitiateRequest,
     KkiapayProvider,
     ProviderUnavailable,
 )
+from payments_testkit import add_loan, make_settings
 
-I = "payments:initiate"
+INIT = "payments:initiate"
 
 
 async def _initiate(client: Any, tf: Any, **kw: Any) -> Any:
@@ -28,7 +27,9 @@ async def _initiate(client: Any, tf: Any, **kw: Any) -> Any:
         **kw,
     }
     return await client.post(
-        "/api/payments/initiate", json=body, headers={**tf.headers(I), "Idempotency-Key": str(uuid.uuid4())}
+        "/api/payments/initiate",
+        json=body,
+        headers={**tf.headers(INIT), "Idempotency-Key": str(uuid.uuid4())},
     )
 
 
@@ -44,7 +45,7 @@ async def test_initiate_then_check_status_allocates(client: Any, token_factory: 
     assert pending["provider_reference"].startswith("SBX-")
     done = await client.post(
         "/api/payments/check-status",
-        headers=token_factory.headers(I),
+        headers=token_factory.headers(INIT),
         json={"reference_number": pending["reference_number"]},
     )
     assert done.status_code == 200
@@ -52,7 +53,7 @@ async def test_initiate_then_check_status_allocates(client: Any, token_factory: 
     assert done.json()["allocated_principal"] == 5_000
     again = await client.post(
         "/api/payments/check-status",
-        headers=token_factory.headers(I),
+        headers=token_factory.headers(INIT),
         json={"reference_number": pending["reference_number"]},
     )
     assert again.json()["status"] == "ALLOCATED"
@@ -62,19 +63,21 @@ async def test_sandbox_failure_and_forced_outcome(client: Any, token_factory: An
     failing = (await _initiate(client, token_factory, phone="22997000009")).json()
     res = await client.post(
         "/api/payments/check-status",
-        headers=token_factory.headers(I),
+        headers=token_factory.headers(INIT),
         json={"reference_number": failing["reference_number"]},
     )
     assert res.json()["status"] == "FAILED"
     forced = (await _initiate(client, token_factory, phone="22997000009")).json()
     res = await client.post(
         "/api/payments/sandbox-test",
-        headers=token_factory.headers(I),
+        headers=token_factory.headers(INIT),
         json={"reference_number": forced["reference_number"], "outcome": "SUCCESS"},
     )
     assert res.json()["status"] == "RECEIVED"
     missing = await client.post(
-        "/api/payments/check-status", headers=token_factory.headers(I), json={"reference_number": "PAYNOPE"}
+        "/api/payments/check-status",
+        headers=token_factory.headers(INIT),
+        json={"reference_number": "PAYNOPE"},
     )
     assert missing.status_code == 404
 

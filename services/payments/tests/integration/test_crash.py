@@ -15,13 +15,12 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from payments_testkit import signed
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from caisse_shared.db import async_url
 from caisse_shared.events.registry import default_registry
 from caisse_shared.infra import free_port
+from payments_testkit import signed
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[4]

@@ -12,10 +12,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from asgi_lifespan import LifespanManager
-from payments_testkit import create_app, make_settings, scalar
-
 from caisse_shared.events.envelope import Event
 from caisse_shared.events.registry import default_registry
+from payments_testkit import create_app, make_settings, scalar
 
 pytestmark = pytest.mark.integration
 

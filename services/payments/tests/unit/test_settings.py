@@ -1,0 +1,28 @@
+"""Settings: development secrets refuse to start outside development."""
+
+from __future__ import annotations
+
+import pytest
+from caisse_payments.config import Settings
+from pydantic import ValidationError
+
+
+def test_dev_secrets_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="development default"):
+        Settings(environment="production")
+
+
+def test_real_secrets_accepted_in_production() -> None:
+    strong = dict.fromkeys(
+        (
+            "kkiapay_webhook_secret",
+            "mtn_momo_webhook_secret",
+            "moov_webhook_secret",
+            "bank_transfer_webhook_secret",
+            "notification_secret",
+            "receipt_secret",
+            "kkiapay_api_key",
+        ),
+        "x" * 40,
+    )
+    assert Settings(environment="production", **strong).environment == "production"
