@@ -42,7 +42,7 @@ def reconcile(
     end: str,
     statement: Path | None = typer.Option(None, help="provider CSV to import first"),
 ) -> None:
-    """Reconcile one channel over [start, end] (ISO dates)."""
+    """Reconcile one channel from START to END (ISO dates, inclusive)."""
 
     csv_text = statement.read_text("utf-8") if statement else None
 
