@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from caisse_shared.db import Database
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from caisse_bank_sync import synthetic
@@ -39,7 +39,7 @@ async def _import(source: str, folder: Path, mode: SyncMode, entity: str | None
         with Progress(SpinnerColumn(), TextColumn("{task.description}"),
                       TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
                       console=console) as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def progress(name: str, rows: int) -> None:
                 if name not in tasks:

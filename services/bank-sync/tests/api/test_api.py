@@ -10,7 +10,6 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
-
 from caisse_bank_sync import synthetic
 from caisse_bank_sync.config import Settings, SourceConfig
 from caisse_bank_sync.main import create_app

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from caisse_bank_sync.config import Settings, SourceConfig
 from caisse_bank_sync.db.models import Base
 from caisse_bank_sync.domain.entities import SyncMode
@@ -16,6 +14,7 @@ from caisse_bank_sync.services.runner import SyncRunner
 from caisse_bank_sync.sources.files import FileConnector
 from caisse_shared.db import Database
 from caisse_shared.events.registry import default_registry
+from sqlalchemy import text
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 

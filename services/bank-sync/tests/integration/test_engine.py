@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from caisse_bank_sync import synthetic
 from caisse_bank_sync.domain.entities import SyncMode
 

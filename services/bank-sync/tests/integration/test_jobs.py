@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from caisse_bank_sync import synthetic
 from caisse_bank_sync.domain.entities import SyncMode
 from caisse_bank_sync.domain.errors import SyncAlreadyRunning
 from caisse_bank_sync.services import jobs
 from caisse_bank_sync.sources.base import Extract, Row
 from caisse_bank_sync.sources.files import FileConnector
+from sqlalchemy import text
 
 from .helpers import SERVICE_DIR, Harness
 

@@ -1,3 +1,4 @@
+# ruff: noqa: S608  -- SQL identifiers come from the entity specs only; values are bound.
 """SQL text for the bulk path: raw staging, set-based validation, typed staging, upsert, stale.
 
 Identifiers come only from the entity specs (never from input), so string building is safe.

@@ -9,6 +9,8 @@ plus the platform's outbox / inbox / idempotency_key tables.
 
 from __future__ import annotations
 
+from typing import Any
+
 from caisse_shared.db import make_metadata
 from caisse_shared.messaging.tables import messaging_tables
 from sqlalchemy import (
@@ -42,9 +44,9 @@ class Base(DeclarativeBase):
 messaging_tables(Base.metadata)
 
 
-def sql_type(f: Field) -> TypeEngine[object]:
+def sql_type(f: Field) -> TypeEngine[Any]:
     """Column type of a canonical field."""
-    kinds: dict[Kind, TypeEngine[object]] = {
+    kinds: dict[Kind, TypeEngine[Any]] = {
         Kind.TEXT: String(f.max_len), Kind.CODE: String(32), Kind.INT: Integer(),
         Kind.MONEY: BigInteger(), Kind.DATE: Date(), Kind.BOOL: Boolean(),
     }

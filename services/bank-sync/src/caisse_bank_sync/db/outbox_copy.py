@@ -40,9 +40,9 @@ def encode_events(event_type: str, topic: str, items: Iterable[tuple[str, dict[s
             write(buf, schema, payload)
             data = buf.getvalue()
         event_id = uuid.uuid4()
-        headers = dict((k, v.decode()) for k, v in envelope_headers(
+        headers = {k: v.decode() for k, v in envelope_headers(
             event_id=str(event_id), event_type=event_type, schema_version=1, occurred_at=now,
-            producer=SCHEMA, correlation_id=correlation, causation_id=causation_id))
+            producer=SCHEMA, correlation_id=correlation, causation_id=causation_id)}
         records.append((event_id, event_type, 1, topic, key, data, json.dumps(headers)))
     return records
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ class Buckets:
 
     def __post_init__(self) -> None:
         t = self.thresholds
-        if not t or t[0] < 1 or any(b <= a for a, b in zip(t, t[1:], strict=False)):
+        if not t or t[0] < 1 or any(b <= a for a, b in itertools.pairwise(t)):
             raise ValueError("thresholds must be strictly increasing and start at >= 1")
 
     @classmethod

@@ -1,3 +1,4 @@
+# ruff: noqa: S608  -- SQL identifiers come from the entity specs only; values are bound.
 """Synchronisation engine (§1.2): extract → stage (COPY) → validate → upsert → stale → events.
 
 Runs on the raw asyncpg connection of the caller's transaction; never commits.
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.db import bulk_sql as q
 from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
 from caisse_bank_sync.domain import events as ev
@@ -121,7 +123,7 @@ class SyncEngine:
         rows = [(req.job_id, req.source, spec.name, "VALIDATION", extract.name, b.line, None,
                  b.reason, b.raw) for b in extract.bad_rows]
         if rows:
-            await conn.copy_records_to_table("sync_error", schema_name=q.SCHEMA,
+            await conn.copy_records_to_table("sync_error", schema_name=SCHEMA,
                                              columns=ERROR_COLUMNS, records=rows)
 
     async def _upsert(self, conn: Any, spec: EntitySpec, req: SyncRequest, res: EntityResult,
@@ -152,7 +154,7 @@ class SyncEngine:
         if not payloads:
             return 0
         await conn.execute(
-            f"INSERT INTO {q.SCHEMA}.sync_event (job_id, event_type, entity_type, source_system,"
+            f"INSERT INTO {SCHEMA}.sync_event (job_id, event_type, entity_type, source_system,"
             " affected_count, details) VALUES ($1, 'ENTITY_UPDATED', $2, $3, $4, $5)",
             req.job_id, spec.name, req.source, len(created) + len(updated) + len(stale),
             json.dumps({"created": len(created), "updated": len(updated), "stale": len(stale),
@@ -173,7 +175,7 @@ class SyncEngine:
         for name in names:
             for sql, target in q.dangling_references(ENTITIES[name]):
                 total += await conn.fetchval(
-                    f"WITH ins AS (INSERT INTO {q.SCHEMA}.sync_error (job_id, source_system,"
+                    f"WITH ins AS (INSERT INTO {SCHEMA}.sync_error (job_id, source_system,"
                     " entity_type, kind, natural_key, reason)"
                     f" SELECT $1, $2, '{name}', 'INTEGRITY', d.nk,"
                     f" 'references missing {target} ' || d.ref FROM ({sql}) d RETURNING 1)"

@@ -60,7 +60,8 @@ async def create_job(
     if entity_type is not None and entity_type not in ENTITIES:
         raise UnknownEntityType(f"unknown entity type {entity_type!r}", known=list(ENTITIES))
     await _release_abandoned(session, source, queued_timeout_s)
-    values = {"id": uuid.uuid4(), "source_system": source, "mode": mode.value,
+    job_id = uuid.uuid4()
+    values = {"id": job_id, "source_system": source, "mode": mode.value,
               "entity_type": entity_type, "status": JobStatus.QUEUED, "trigger": trigger,
               "requested_by": requested_by}
     try:
@@ -68,7 +69,7 @@ async def create_job(
             await session.execute(sync_job_t.insert().values(**values))
     except IntegrityError:
         raise SyncAlreadyRunning(f"a sync of {source} is already queued or running") from None
-    return await get_job(session, values["id"])
+    return await get_job(session, job_id)
 
 
 async def get_job(session: AsyncSession, job_id: uuid.UUID) -> dict[str, Any]:

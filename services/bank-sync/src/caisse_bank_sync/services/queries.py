@@ -43,7 +43,7 @@ async def _paged(session: AsyncSession, stmt: Select[Any], table: Table, page: P
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
     col = table.c[page.sort or default_sort]
     order = col.desc() if page.descending else col.asc()
-    key = [table.c[k] for k in table.primary_key.columns.keys()]
+    key = list(table.primary_key.columns)
     rows = await session.execute(stmt.order_by(order, *key).limit(page.limit).offset(page.offset))
     return [dict(r._mapping) for r in rows], int(total or 0)
 

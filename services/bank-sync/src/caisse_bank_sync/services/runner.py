@@ -104,6 +104,7 @@ class SyncRunner:
                 await jobs.mark_running(status, req.job_id)
             raw = await (await s.connection()).get_raw_connection()
             conn = raw.driver_connection
+            assert conn is not None
             await conn.execute("SET LOCAL search_path TO bank_sync, public")
             result = await self.engine.run(
                 conn, connector or connector_for(self.settings, req.source), req, progress)
