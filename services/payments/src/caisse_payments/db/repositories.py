@@ -34,15 +34,15 @@ async def claim_delivery(session: AsyncSession, channel: str, delivery_id: str) 
     return result.first() is not None
 
 
-async def insert_payment(session: AsyncSession, values: Mapping[str, Any]) -> bool:
-    """Insert unless (channel, provider_reference) exists; True if this call created it."""
+async def insert_payment(session: AsyncSession, values: Mapping[str, Any]) -> PaymentRow | None:
+    """Insert unless (channel, provider_reference) exists; the new row, or None if it existed."""
     result = await session.execute(
         pg_insert(payment)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["channel", "provider_reference"])
-        .returning(payment.c.id)
+        .returning(*payment.c)
     )
-    return result.first() is not None
+    return result.first()
 
 
 async def by_provider_ref(

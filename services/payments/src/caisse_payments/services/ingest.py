@@ -104,23 +104,17 @@ async def ingest(session: AsyncSession, n: Notification, ctx: IngestContext) -> 
     """Store a notification exactly once per (channel, provider reference) and announce it."""
     institution = await repo.loan_institution(session, n.account_number)
     values = _values(n, ctx, institution)
-    if not await repo.insert_payment(session, values):
+    row = await repo.insert_payment(session, values)
+    if row is None:
         return IngestResult(await _duplicate(session, n, ctx), created=False)
-    pid = values["id"]
-    status = values["status"]
-    if _needs_loan(n):
-        await _allocate(session, pid, n, ctx, from_status=None)
-    else:
+    if not _needs_loan(n):
         await repo.add_history(
-            session,
-            pid,
-            None,
-            status,
-            actor=ctx.actor,
-            reason=values.get("review_reason") or n.failure_reason,
+            session, row.id, None, row.status, actor=ctx.actor, reason=row.review_reason or n.failure_reason
         )
-        await _announce(session, await repo.by_id(session, pid), n)
-    return IngestResult(await repo.by_id(session, pid), created=True)
+        await _announce(session, row, n)
+        return IngestResult(row, created=True)
+    await _allocate(session, row.id, n, ctx, from_status=None)
+    return IngestResult(await repo.by_id(session, row.id), created=True)
 
 
 async def _duplicate(session: AsyncSession, n: Notification, ctx: IngestContext) -> Any:
