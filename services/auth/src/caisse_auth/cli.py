@@ -9,11 +9,12 @@ from pathlib import Path
 import typer
 from caisse_shared.db import Database
 from caisse_shared.errors import AppError
-from caisse_shared.events.envelope import utcnow
 from caisse_shared.migrations import upgrade
 
 from caisse_auth.config import Settings
 from caisse_auth.db.models import Base
+from caisse_auth.domain.context import Origin
+from caisse_auth.services import bootstrap
 from caisse_auth.services.bootstrap import create_admin, startup
 from caisse_auth.services.kit import AuthKit
 
@@ -68,7 +69,7 @@ async def _rotate(settings: Settings) -> str:
     kit = _kit(settings)
     try:
         async with kit.database.unit_of_work() as session:
-            return await kit.ring.rotate(session, utcnow())
+            return await bootstrap.rotate_keys(kit, session, Origin(actor="cli"))
     finally:
         await kit.database.dispose()
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from caisse_auth.db.repositories import UserRepository
 from caisse_auth.domain.context import Origin
 from caisse_auth.domain.users import normalise_username
+from caisse_auth.services import audit
 from caisse_auth.services.kit import AuthKit
 from caisse_auth.services.roles import sync_catalogue
 from caisse_auth.services.users import NewUser, create_user
@@ -32,6 +33,14 @@ async def create_admin(kit: AuthKit, session: AsyncSession, username: str,
                 full_name="Platform administrator", roles=("platform_admin",)),
         Origin(actor=actor), utcnow())
     return generated
+
+
+async def rotate_keys(kit: AuthKit, session: AsyncSession, origin: Origin) -> str:
+    """Rotate the signing key, audited; returns the new kid."""
+    kid = await kit.ring.rotate(session, utcnow())
+    await audit.record(session, audit.AuditEntry("KEY_ROTATED", "success", target=f"kid:{kid}"),
+                       origin)
+    return kid
 
 
 async def _demo_admin(kit: AuthKit, session: AsyncSession) -> str | None:

@@ -32,8 +32,8 @@ from caisse_auth.api.schemas import (
     TokenValidationRead,
 )
 from caisse_auth.api.views import user_read
+from caisse_auth.services import bootstrap, sessions, users
 from caisse_auth.services import login as login_service
-from caisse_auth.services import sessions, users
 
 router = APIRouter(tags=["authentication"])
 KEYS_ROTATE = "auth:keys:rotate"  # held through "*" or "auth:*" only
@@ -110,5 +110,5 @@ async def jwks(kit: KitDep) -> JSONResponse:
 @router.post("/api/auth/keys/rotate", response_model=KeyRotatedRead,
              summary=f"Rotate the signing key (permission {KEYS_ROTATE})")
 async def rotate_keys(principal: Annotated[Principal, Depends(require(KEYS_ROTATE))],
-                      session: SessionDep, kit: KitDep) -> KeyRotatedRead:
-    return KeyRotatedRead(kid=await kit.ring.rotate(session, utcnow()))
+                      session: SessionDep, kit: KitDep, origin: OriginDep) -> KeyRotatedRead:
+    return KeyRotatedRead(kid=await bootstrap.rotate_keys(kit, session, acting(origin, principal)))
