@@ -81,15 +81,21 @@ async def _run(client: httpx.AsyncClient, app: Any, n: int, conc: int) -> None:
     loc = await _rate(n * 5, 1, local)
     logins_seq = await _rate(40, 1, sign_in)
     logins_par = await _rate(40, 4, sign_in)
-    print(f"argon2id m={kit.settings.argon2_memory_kib} KiB t={kit.settings.argon2_time_cost} "
-          f"p={kit.settings.argon2_parallelism}: {argon_ms:.1f} ms per verify "
-          f"(ceiling {1000 / argon_ms:.0f} verifies/s per core)")
+    print(
+        f"argon2id m={kit.settings.argon2_memory_kib} KiB t={kit.settings.argon2_time_cost} "
+        f"p={kit.settings.argon2_parallelism}: {argon_ms:.1f} ms per verify "
+        f"(ceiling {1000 / argon_ms:.0f} verifies/s per core)"
+    )
     print(f"baseline GET /health/live:          {floor:8.0f} req/s (concurrency {conc})")
-    print(f"POST /api/auth/token/validate:      {val:8.0f} req/s (concurrency {conc}; "
-          f"{val / floor:.2f}x the HTTP floor; signature + 1 revocation query)")
+    print(
+        f"POST /api/auth/token/validate:      {val:8.0f} req/s (concurrency {conc}; "
+        f"{val / floor:.2f}x the HTTP floor; signature + 1 revocation query)"
+    )
     print(f"local verification (shared verifier):{loc:8.0f} tokens/s (one core, no I/O)")
-    print(f"POST /api/auth/login:               {logins_seq:8.1f} logins/s sequential, "
-          f"{logins_par:.1f} logins/s with 4 in flight")
+    print(
+        f"POST /api/auth/login:               {logins_seq:8.1f} logins/s sequential, "
+        f"{logins_par:.1f} logins/s with 4 in flight"
+    )
 
 
 async def main(argv: list[str]) -> None:
@@ -99,13 +105,20 @@ async def main(argv: list[str]) -> None:
     pg = EmbeddedPostgres(tmp / "pg", cleanup=True)
     try:
         await upgrade_async(SERVICE_DIR, pg.url)
-        settings = Settings(database_url=pg.url, environment="test", run_background_workers=False,
-                            ip_max_attempts=10**9, max_failed_logins=10**9, log_level="WARNING",
-                            log_json=False)
+        settings = Settings(
+            database_url=pg.url,
+            environment="test",
+            run_background_workers=False,
+            ip_max_attempts=10**9,
+            max_failed_logins=10**9,
+            log_level="WARNING",
+            log_json=False,
+        )
         app = create_app(settings)
-        async with LifespanManager(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://bench"
-        ) as client:
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client,
+        ):
             kit = app.state.kit
             async with kit.database.unit_of_work() as session:
                 await create_admin(kit, session, "bench", PASSWORD)

@@ -25,8 +25,12 @@ async def make_settings(pg: PostgresForTests, **overrides: Any) -> Settings:
     """Settings on a fresh migrated database, cheap argon2 (tests only), no workers."""
     values: dict[str, Any] = {
         "database_url": await pg.migrated_database(SERVICE_DIR, "auth"),
-        "environment": "test", "argon2_time_cost": 1, "argon2_memory_kib": 1024,
-        "ip_max_attempts": 100_000, "run_background_workers": False, "log_json": False,
+        "environment": "test",
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "ip_max_attempts": 100_000,
+        "run_background_workers": False,
+        "log_json": False,
         "kafka_enable_idempotence": False,
     }
     values.update(overrides)
@@ -43,9 +47,9 @@ class Api:
 
     async def login(self, username: str, password: str, **headers: str) -> dict[str, Any]:
         """Sign in; assert success; return the AuthResult body."""
-        r = await self.client.post("/api/auth/login", json={"username": username,
-                                                            "password": password},
-                                   headers=headers)
+        r = await self.client.post(
+            "/api/auth/login", json={"username": username, "password": password}, headers=headers
+        )
         assert r.status_code == 200, r.text
         return dict(r.json())
 
@@ -54,11 +58,15 @@ class Api:
         body = await self.login(username, password)
         return {"Authorization": f"Bearer {body['access_token']}"}
 
-    async def create_user(self, admin: dict[str, str], username: str, password: str,
-                          roles: list[str], **fields: Any) -> dict[str, Any]:
+    async def create_user(
+        self, admin: dict[str, str], username: str, password: str, roles: list[str], **fields: Any
+    ) -> dict[str, Any]:
         """Create a user through the API (as ``admin``)."""
-        r = await self.client.post("/api/users", headers=admin, json={
-            "username": username, "password": password, "roles": roles, **fields})
+        r = await self.client.post(
+            "/api/users",
+            headers=admin,
+            json={"username": username, "password": password, "roles": roles, **fields},
+        )
         assert r.status_code == 201, r.text
         return dict(r.json())
 
@@ -67,9 +75,10 @@ class Api:
 async def start_api(settings: Settings) -> AsyncIterator[Api]:
     """Run the app (lifespan included) and yield an Api on it."""
     app = create_app(settings)
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
         yield Api(app, client, settings)
 
 

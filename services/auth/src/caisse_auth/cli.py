@@ -40,8 +40,8 @@ async def _create_admin(settings: Settings, username: str, password: str | None)
 def create_admin_command(
     username: str = typer.Option("admin", help="username of the first administrator"),
     password: str | None = typer.Option(
-        None, envvar="CAISSE_ADMIN_PASSWORD",
-        help="password (else prompted; --generate for a random one)"),
+        None, envvar="CAISSE_ADMIN_PASSWORD", help="password (else prompted; --generate for a random one)"
+    ),
     generate: bool = typer.Option(False, help="generate a password and print it once"),
 ) -> None:
     """Create a platform administrator (the first one on a new installation)."""

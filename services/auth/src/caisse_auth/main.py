@@ -34,8 +34,7 @@ def _guard_verifier(kit: AuthKit) -> RingVerifier:
     return RingVerifier(kit.ring, kit.settings, revocation_check=revoked)
 
 
-def create_app(settings: Settings | None = None, *,
-               verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
     """Build the auth app; start-up seeds roles, ensures a signing key, and the demo admin."""
     settings = settings or Settings()
     database = Database(settings.database_url, Base.metadata)
@@ -45,9 +44,13 @@ def create_app(settings: Settings | None = None, *,
         await startup(kit)
 
     app = create_service_app(
-        settings=settings, database=database, title="Caisse auth", description=DESCRIPTION,
+        settings=settings,
+        database=database,
+        title="Caisse auth",
+        description=DESCRIPTION,
         routers=[auth.router, clients.router, users.router, roles.router, audit.router],
-        verifier=verifier or _guard_verifier(kit), on_startup=on_startup,
+        verifier=verifier or _guard_verifier(kit),
+        on_startup=on_startup,
         workers=lambda app: [make_relay(database, settings)],
     )
     app.state.kit = kit

@@ -19,10 +19,10 @@ async def _users(api: Any) -> list[str]:
         return list((await session.execute(select(User.username))).scalars())
 
 
-async def test_demo_admin_with_password_from_env(settings_for: Any, api_for: Any,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    settings = await settings_for(environment="development",
-                                  admin_password=SecretStr("Demo-Passw0rd!"))
+async def test_demo_admin_with_password_from_env(
+    settings_for: Any, api_for: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = await settings_for(environment="development", admin_password=SecretStr("Demo-Passw0rd!"))
     async with api_for(settings) as api:
         assert await _users(api) == ["admin"]
         body = await api.login("admin", "Demo-Passw0rd!")
@@ -36,8 +36,9 @@ async def test_demo_admin_generated_password_is_printed_once(
     settings = await settings_for(environment="development")
     async with api_for(settings) as api:
         out = capsys.readouterr().out
-        password = next(line.split(":", 1)[1].strip() for line in out.splitlines()
-                        if line.strip().startswith("password:"))
+        password = next(
+            line.split(":", 1)[1].strip() for line in out.splitlines() if line.strip().startswith("password:")
+        )
         assert (await api.login("admin", password))["success"] is True
     async with api_for(settings) as again:  # second start: no new account, nothing printed
         assert await _users(again) == ["admin"]
@@ -45,10 +46,10 @@ async def test_demo_admin_generated_password_is_printed_once(
 
 
 @pytest.mark.parametrize("environment", ["test", "staging", "production"])
-async def test_no_default_account_outside_development(settings_for: Any, api_for: Any,
-                                                      environment: str) -> None:
-    settings = await settings_for(environment=environment,
-                                  key_encryption_secret=SecretStr("k" * 40))
+async def test_no_default_account_outside_development(
+    settings_for: Any, api_for: Any, environment: str
+) -> None:
+    settings = await settings_for(environment=environment, key_encryption_secret=SecretStr("k" * 40))
     async with api_for(settings) as api:
         assert await _users(api) == []
 
@@ -58,8 +59,7 @@ def test_dev_key_encryption_secret_refused_outside_development() -> None:
         Settings(environment="production")
 
 
-async def test_private_keys_are_encrypted_at_rest(api: Any, settings_for: Any,
-                                                  api_for: Any) -> None:
+async def test_private_keys_are_encrypted_at_rest(api: Any, settings_for: Any, api_for: Any) -> None:
     async with api.app.state.kit.database.unit_of_work() as session:
         rows = (await session.execute(select(SigningKey))).scalars().all()
     assert rows
@@ -72,8 +72,7 @@ async def test_private_keys_are_encrypted_at_rest(api: Any, settings_for: Any,
             pass
 
 
-async def test_cli_create_admin(settings_for: Any, api_for: Any,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_cli_create_admin(settings_for: Any, api_for: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = await settings_for()
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("CAISSE_ENV", "test")

@@ -8,14 +8,15 @@ PASSWORD = "Agent-Passw0rd!"
 
 
 async def _login(api: Any, username: str, password: str, **headers: str) -> Any:
-    return await api.client.post("/api/auth/login", json={"username": username,
-                                                           "password": password},
-                                 headers=headers)
+    return await api.client.post(
+        "/api/auth/login", json={"username": username, "password": password}, headers=headers
+    )
 
 
 async def test_login_happy_path_returns_auth_result(api: Any, admin: dict[str, str]) -> None:
-    await api.create_user(admin, "awa.agent", PASSWORD, ["sfd_agent"], institution_id="sfd-1",
-                          email="awa@example.org")
+    await api.create_user(
+        admin, "awa.agent", PASSWORD, ["sfd_agent"], institution_id="sfd-1", email="awa@example.org"
+    )
     r = await _login(api, "Awa.Agent", PASSWORD)  # usernames are case-insensitive
     assert r.status_code == 200
     body = r.json()
@@ -25,27 +26,23 @@ async def test_login_happy_path_returns_auth_result(api: Any, admin: dict[str, s
     assert "password_hash" not in body["user"]
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
-    result = (await api.client.post("/api/auth/token/validate",
-                                    json={"token": body["token"]})).json()
+    result = (await api.client.post("/api/auth/token/validate", json={"token": body["token"]})).json()
     assert result["institution_id"] == "sfd-1"
     assert "payments:read" in result["permissions"]
 
 
-async def test_unknown_user_and_wrong_password_get_the_same_error(
-    api: Any, admin: dict[str, str]
-) -> None:
+async def test_unknown_user_and_wrong_password_get_the_same_error(api: Any, admin: dict[str, str]) -> None:
     await api.create_user(admin, "same.error", PASSWORD, ["client"])
     wrong = await _login(api, "same.error", "Wrong-Passw0rd!")
     unknown = await _login(api, "nobody.here", "Wrong-Passw0rd!")
     assert wrong.status_code == unknown.status_code == 401
     strip = {"instance"}
     assert {k: v for k, v in wrong.json().items() if k not in strip} == {
-        k: v for k, v in unknown.json().items() if k not in strip}
+        k: v for k, v in unknown.json().items() if k not in strip
+    }
 
 
-async def test_lockout_after_repeated_failures_then_admin_unlock(
-    api: Any, admin: dict[str, str]
-) -> None:
+async def test_lockout_after_repeated_failures_then_admin_unlock(api: Any, admin: dict[str, str]) -> None:
     user = await api.create_user(admin, "locked.out", PASSWORD, ["client"])
     for _ in range(api.settings.max_failed_logins):
         assert (await _login(api, "locked.out", "Wrong-Passw0rd!")).status_code == 401
@@ -85,8 +82,7 @@ async def test_inactive_user_cannot_sign_in(api: Any, admin: dict[str, str]) -> 
 
 async def test_failures_are_audited_without_the_password(api: Any, admin: dict[str, str]) -> None:
     await _login(api, "audit.me", "Secret-Guess-123")
-    rows = (await api.client.get("/api/audit", headers=admin,
-                                 params={"username": "audit.me"})).json()
+    rows = (await api.client.get("/api/audit", headers=admin, params={"username": "audit.me"})).json()
     assert rows[0]["action"] == "LOGIN_FAILED"
     assert rows[0]["result"] == "failure"
     assert rows[0]["ip"] == "127.0.0.1"

@@ -78,8 +78,17 @@ async def test_token_accepted_by_another_service_through_shared_verifier(
 async def test_expired_token_rejected(api: Any) -> None:
     ring = api.app.state.kit.ring
     now = int(time.time())
-    claims = {"sub": str(uuid.uuid4()), "iss": "caisse-auth", "aud": "caisse", "iat": now - 100,
-              "nbf": now - 100, "exp": now - 10, "jti": "x", "typ": "access", "sid": "s"}
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "iss": "caisse-auth",
+        "aud": "caisse",
+        "iat": now - 100,
+        "nbf": now - 100,
+        "exp": now - 10,
+        "jti": "x",
+        "typ": "access",
+        "sid": "s",
+    }
     token = await ring.sign(claims)
     result = await _validate(api, token)
     assert result == {**result, "valid": False, "reason": "token expired"}
@@ -139,8 +148,7 @@ async def test_logout_revokes_at_once(api: Any, admin_password: str) -> None:
     assert result["reason"] == "token revoked"
     r = await api.client.get("/api/roles", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
-    r = await api.client.post("/api/auth/token/refresh",
-                              json={"refreshToken": body["refresh_token"]})
+    r = await api.client.post("/api/auth/token/refresh", json={"refreshToken": body["refresh_token"]})
     assert r.status_code == 401
 
 
@@ -151,15 +159,13 @@ async def test_logout_with_invalid_token_is_401(api: Any) -> None:
 
 async def test_refresh_rotates(api: Any, admin_password: str) -> None:
     body = await _fresh(api, admin_password)
-    r = await api.client.post("/api/auth/token/refresh",
-                              json={"refreshToken": body["refresh_token"]})
+    r = await api.client.post("/api/auth/token/refresh", json={"refreshToken": body["refresh_token"]})
     assert r.status_code == 200, r.text
     new = r.json()
     assert new["refresh_token"] != body["refresh_token"]
     assert _claims(new["access_token"])["sid"] == body["session_id"]
     assert (await _validate(api, new["access_token"]))["valid"] is True
-    r = await api.client.post("/api/auth/token/refresh",
-                              json={"refresh_token": new["refresh_token"]})
+    r = await api.client.post("/api/auth/token/refresh", json={"refresh_token": new["refresh_token"]})
     assert r.status_code == 200
 
 
@@ -171,8 +177,7 @@ async def test_refresh_reuse_revokes_family(api: Any, admin_password: str) -> No
     r = await api.client.post("/api/auth/token/refresh", json={"refreshToken": first})  # reuse
     assert r.status_code == 401
     assert "already used" in r.json()["detail"]
-    r = await api.client.post("/api/auth/token/refresh",
-                              json={"refreshToken": second["refresh_token"]})
+    r = await api.client.post("/api/auth/token/refresh", json={"refreshToken": second["refresh_token"]})
     assert r.status_code == 401  # the legitimate-looking successor died with the family
     assert (await _validate(api, second["access_token"]))["valid"] is False
     assert (await _validate(api, body["access_token"]))["valid"] is False
@@ -187,8 +192,7 @@ async def test_unknown_refresh_token_is_401(api: Any) -> None:
     assert r.json()["code"] == "invalid_refresh_token"
 
 
-async def test_key_rotation_keeps_old_key_until_tokens_expire(api: Any, admin_password: str
-                                                              ) -> None:
+async def test_key_rotation_keeps_old_key_until_tokens_expire(api: Any, admin_password: str) -> None:
     admin = await api.headers_for("root", admin_password)
     old_token = admin["Authorization"].split()[1]
     old_kid = jwt.get_unverified_header(old_token)["kid"]
@@ -204,8 +208,9 @@ async def test_key_rotation_keeps_old_key_until_tokens_expire(api: Any, admin_pa
     assert jwt.get_unverified_header(fresh["access_token"])["kid"] == new_kid
     kit = api.app.state.kit
     async with kit.database.unit_of_work() as session:  # the old key's tokens have now expired
-        await session.execute(update(SigningKey).where(SigningKey.kid == old_kid)
-                              .values(publish_until=utcnow()))
+        await session.execute(
+            update(SigningKey).where(SigningKey.kid == old_kid).values(publish_until=utcnow())
+        )
     await kit.ring.refresh(force=True)
     kids = [k["kid"] for k in (await api.client.get("/.well-known/jwks.json")).json()["keys"]]
     assert kids == [new_kid]

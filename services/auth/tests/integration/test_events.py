@@ -21,8 +21,7 @@ PASSWORD = "Event-Passw0rd!"
 @pytest.fixture(scope="module")
 async def live_api(settings_for: Any, api_for: Any, kafka_bootstrap: str) -> AsyncIterator[Any]:
     """The app with its outbox relay running against the test broker."""
-    settings = await settings_for(run_background_workers=True,
-                                  kafka_bootstrap_servers=kafka_bootstrap)
+    settings = await settings_for(run_background_workers=True, kafka_bootstrap_servers=kafka_bootstrap)
     async with api_for(settings) as api:
         kit = api.app.state.kit
         async with kit.database.unit_of_work() as session:
@@ -31,9 +30,13 @@ async def live_api(settings_for: Any, api_for: Any, kafka_bootstrap: str) -> Asy
 
 
 async def _collect(bootstrap: str, wanted: int, key_filter: set[str]) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(*TOPICS.values(), bootstrap_servers=bootstrap,
-                                group_id=f"auth-test-{uuid.uuid4().hex[:8]}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        *TOPICS.values(),
+        bootstrap_servers=bootstrap,
+        group_id=f"auth-test-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     out: list[dict[str, Any]] = []
     try:
@@ -43,11 +46,18 @@ async def _collect(bootstrap: str, wanted: int, key_filter: set[str]) -> list[di
                 for records in batch.values():
                     for rec in records:
                         h = parse_headers(rec.headers)
-                        payload = default_registry().decode(h["event_type"],
-                                                            int(h["schema_version"]), rec.value)
+                        payload = default_registry().decode(
+                            h["event_type"], int(h["schema_version"]), rec.value
+                        )
                         if payload.get("username") in key_filter:
-                            out.append({"type": h["event_type"], "topic": rec.topic,
-                                        "payload": payload, "raw": rec.value})
+                            out.append(
+                                {
+                                    "type": h["event_type"],
+                                    "topic": rec.topic,
+                                    "payload": payload,
+                                    "raw": rec.value,
+                                }
+                            )
     finally:
         await consumer.stop()
     return out
@@ -56,16 +66,21 @@ async def _collect(bootstrap: str, wanted: int, key_filter: set[str]) -> list[di
 async def test_auth_events_are_published(live_api: Any, kafka_bootstrap: str) -> None:
     admin = await live_api.headers_for("root", PASSWORD)
     user = await live_api.create_user(admin, "event.user", PASSWORD, ["client"])
-    await live_api.client.post("/api/auth/login", json={"username": "event.user",
-                                                        "password": "Wrong-Passw0rd!"})
+    await live_api.client.post(
+        "/api/auth/login", json={"username": "event.user", "password": "Wrong-Passw0rd!"}
+    )
     body = await live_api.login("event.user", PASSWORD)
-    await live_api.client.post(f"/api/users/{user['id']}/roles", headers=admin,
-                               json={"role": "finance"})
+    await live_api.client.post(f"/api/users/{user['id']}/roles", headers=admin, json={"role": "finance"})
     await live_api.client.post("/api/auth/logout", json={"token": body["token"]})
     events = await _collect(kafka_bootstrap, 5, {"event.user"})
     by_type = {e["type"]: e for e in events}
-    assert set(by_type) == {"auth.UserCreated", "auth.LoginFailed", "auth.LoginSucceeded",
-                            "auth.UserUpdated", "auth.LoggedOut"}
+    assert set(by_type) == {
+        "auth.UserCreated",
+        "auth.LoginFailed",
+        "auth.LoginSucceeded",
+        "auth.UserUpdated",
+        "auth.LoggedOut",
+    }
     assert by_type["auth.UserCreated"]["topic"] == "auth.user.created"
     assert by_type["auth.LoginFailed"]["payload"]["reason"] == "invalid_credentials"
     assert by_type["auth.LoginSucceeded"]["payload"]["session_id"] == body["session_id"]

@@ -22,9 +22,11 @@ PEOPLE, GROUPS = f"ou=people,{BASE}", f"ou=groups,{BASE}"
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not Path(SLAPD).exists(),
-                       reason="slapd not installed: apt-get install -y slapd ldap-utils "
-                              "(the Makefile's CI set-up installs it)"),
+    pytest.mark.skipif(
+        not Path(SLAPD).exists(),
+        reason="slapd not installed: apt-get install -y slapd ldap-utils "
+        "(the Makefile's CI set-up installs it)",
+    ),
 ]
 
 CONF = """include /etc/ldap/schema/core.schema
@@ -48,11 +50,19 @@ def _seed(url: str) -> None:
     conn.add(PEOPLE, ["organizationalUnit"], {"ou": "people"})
     conn.add(GROUPS, ["organizationalUnit"], {"ou": "groups"})
     for uid, name in (("kofi", "Kofi Mensah"), ("lone", "Lone Wolf"), ("ama", "Ama Owusu")):
-        conn.add(f"uid={uid},{PEOPLE}", ["inetOrgPerson"], {
-            "cn": name, "sn": name.split()[-1], "mail": f"{uid}@sfd.test",
-            "userPassword": f"{uid.title()}-Ldap-Pw1"})
-    conn.add(f"cn=SFD-Agents,{GROUPS}", ["groupOfNames"],
-             {"member": [f"uid=kofi,{PEOPLE}", f"uid=ama,{PEOPLE}"]})
+        conn.add(
+            f"uid={uid},{PEOPLE}",
+            ["inetOrgPerson"],
+            {
+                "cn": name,
+                "sn": name.split()[-1],
+                "mail": f"{uid}@sfd.test",
+                "userPassword": f"{uid.title()}-Ldap-Pw1",
+            },
+        )
+    conn.add(
+        f"cn=SFD-Agents,{GROUPS}", ["groupOfNames"], {"member": [f"uid=kofi,{PEOPLE}", f"uid=ama,{PEOPLE}"]}
+    )
     conn.add(f"cn=Finance,{GROUPS}", ["groupOfNames"], {"member": [f"uid=kofi,{PEOPLE}"]})
     assert conn.result["result"] == 0, conn.result
     conn.unbind()
@@ -66,8 +76,11 @@ def slapd() -> Iterator[str]:
     (tmp / "slapd.conf").write_text(CONF.format(dir=tmp, base=BASE, admin=ADMIN_DN, pw=ADMIN_PW))
     port = free_port()
     url = f"ldap://127.0.0.1:{port}"
-    proc = subprocess.Popen([SLAPD, "-f", str(tmp / "slapd.conf"), "-h", f"{url}/", "-d", "0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [SLAPD, "-f", str(tmp / "slapd.conf"), "-h", f"{url}/", "-d", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port("127.0.0.1", port, timeout=10)
         _seed(url)
@@ -80,11 +93,13 @@ def slapd() -> Iterator[str]:
 
 def _ldap_settings(url: str) -> dict[str, Any]:
     return {
-        "ldap_enabled": True, "ldap_url": url, "ldap_bind_dn": ADMIN_DN,
-        "ldap_bind_password": ADMIN_PW, "ldap_user_base_dn": PEOPLE,
+        "ldap_enabled": True,
+        "ldap_url": url,
+        "ldap_bind_dn": ADMIN_DN,
+        "ldap_bind_password": ADMIN_PW,
+        "ldap_user_base_dn": PEOPLE,
         "ldap_group_base_dn": GROUPS,
-        "ldap_group_role_map": {"SFD-Agents": ["sfd_agent"],
-                                f"cn=Finance,{GROUPS}": ["finance"]},
+        "ldap_group_role_map": {"SFD-Agents": ["sfd_agent"], f"cn=Finance,{GROUPS}": ["finance"]},
     }
 
 
@@ -99,8 +114,7 @@ async def ldap_api(slapd: str, settings_for: Any, api_for: Any) -> AsyncIterator
 
 
 async def _login(api: Any, username: str, password: str) -> Any:
-    return await api.client.post("/api/auth/login", json={"username": username,
-                                                           "password": password})
+    return await api.client.post("/api/auth/login", json={"username": username, "password": password})
 
 
 async def test_directory_user_signs_in_and_is_synced(ldap_api: Any) -> None:
@@ -111,8 +125,9 @@ async def test_directory_user_signs_in_and_is_synced(ldap_api: Any) -> None:
     assert user["email"] == "kofi@sfd.test"
     assert user["full_name"] == "Kofi Mensah"
     assert sorted(user["roles"]) == ["finance", "sfd_agent"]
-    claims = (await ldap_api.client.post("/api/auth/token/validate",
-                                         json={"token": r.json()["token"]})).json()
+    claims = (
+        await ldap_api.client.post("/api/auth/token/validate", json={"token": r.json()["token"]})
+    ).json()
     assert "movements:request:validate" in claims["permissions"]
 
 
@@ -128,8 +143,7 @@ async def test_user_without_mapped_group_is_refused_and_audited(ldap_api: Any) -
     r = await _login(ldap_api, "lone", "Lone-Ldap-Pw1")
     assert r.status_code == 401
     admin = await ldap_api.headers_for("root", "Adm1n-Passw0rd!")
-    rows = (await ldap_api.client.get("/api/audit", headers=admin,
-                                      params={"username": "lone"})).json()
+    rows = (await ldap_api.client.get("/api/audit", headers=admin, params={"username": "lone"})).json()
     assert rows[0]["reason"] == "no_role_mapped"
 
 
@@ -138,8 +152,7 @@ async def test_group_change_resyncs_roles_at_next_login(ldap_api: Any, slapd: st
     assert first["user"]["roles"] == ["sfd_agent"]
     conn = ldap3.Connection(ldap3.Server(slapd), ADMIN_DN, ADMIN_PW, auto_bind=True)
     conn.modify(f"cn=Finance,{GROUPS}", {"member": [(ldap3.MODIFY_ADD, [f"uid=ama,{PEOPLE}"])]})
-    conn.modify(f"cn=SFD-Agents,{GROUPS}",
-                {"member": [(ldap3.MODIFY_DELETE, [f"uid=ama,{PEOPLE}"])]})
+    conn.modify(f"cn=SFD-Agents,{GROUPS}", {"member": [(ldap3.MODIFY_DELETE, [f"uid=ama,{PEOPLE}"])]})
     conn.unbind()
     second = (await _login(ldap_api, "ama", "Ama-Ldap-Pw1")).json()
     assert second["user"]["roles"] == ["finance"]
@@ -157,8 +170,7 @@ async def test_local_accounts_still_work_with_the_directory_on(ldap_api: Any) ->
 
 
 async def test_directory_down_is_401_not_500(settings_for: Any, api_for: Any) -> None:
-    settings = await settings_for(**_ldap_settings(f"ldap://127.0.0.1:{free_port()}"),
-                                  ldap_timeout_s=1.0)
+    settings = await settings_for(**_ldap_settings(f"ldap://127.0.0.1:{free_port()}"), ldap_timeout_s=1.0)
     async with api_for(settings) as api:
         r = await _login(api, "kofi", "Kofi-Ldap-Pw1")
         assert r.status_code == 401

@@ -26,8 +26,9 @@ def test_password_hash_and_verify() -> None:
     assert not PW.verify("not-a-hash", "x")
 
 
-@pytest.mark.parametrize("weak", ["short1!", "alllowercaseletters", "ALLUPPER123456", "a" * 300,
-                                  "Has\x00Nul-123"])
+@pytest.mark.parametrize(
+    "weak", ["short1!", "alllowercaseletters", "ALLUPPER123456", "a" * 300, "Has\x00Nul-123"]
+)
 def test_password_policy(weak: str) -> None:
     with pytest.raises(PasswordPolicyError):
         PW.hash(weak)
@@ -100,8 +101,16 @@ def test_system_roles_use_only_catalogue_permissions() -> None:
     for role in SYSTEM_ROLES:
         assert all(valid_permission(p, catalogue) for p in role.permissions), role.name
     names = {r.name for r in SYSTEM_ROLES}
-    assert {"platform_admin", "sfd_admin", "sfd_supervisor", "sfd_agent", "client",
-            "operation", "finance", "admin"} <= names
+    assert {
+        "platform_admin",
+        "sfd_admin",
+        "sfd_supervisor",
+        "sfd_agent",
+        "client",
+        "operation",
+        "finance",
+        "admin",
+    } <= names
 
 
 def test_role_hierarchy_of_source_001() -> None:
@@ -111,8 +120,14 @@ def test_role_hierarchy_of_source_001() -> None:
 
 
 def test_access_claims_contract() -> None:
-    ident = Identity(subject="u1", permissions=frozenset({"b", "a"}), roles=("client",),
-                     username="u", institution_id="sfd-1", session_id="s1")
+    ident = Identity(
+        subject="u1",
+        permissions=frozenset({"b", "a"}),
+        roles=("client",),
+        username="u",
+        institution_id="sfd-1",
+        session_id="s1",
+    )
     c = access_claims(ident, issuer="caisse-auth", audience="caisse", now=NOW, ttl_s=900)
     assert c["exp"] - c["iat"] == 900
     assert c["permissions"] == ["a", "b"]

@@ -67,5 +67,12 @@ def error_response(request: Request, err: AppError) -> JSONResponse:
     retry = err.extra.get("retry_after")
     if retry is not None:
         headers["Retry-After"] = str(retry)
-    return problem(err.status, err.title, err.detail, code=err.code, instance=request.url.path,
-                   headers=headers or None, **err.extra)
+    return problem(
+        err.status,
+        err.title,
+        err.detail,
+        code=err.code,
+        instance=request.url.path,
+        headers=headers or None,
+        **err.extra,
+    )

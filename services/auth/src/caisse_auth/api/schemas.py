@@ -27,18 +27,17 @@ def _username(value: str) -> str:
 
 Text = Annotated[str, StringConstraints(max_length=200), AfterValidator(_printable)]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_printable)]
-Token = Annotated[str, StringConstraints(min_length=1, max_length=8192),
-                  AfterValidator(_printable)]
-Username = Annotated[str, StringConstraints(min_length=1, max_length=150),
-                     AfterValidator(_printable)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=8192), AfterValidator(_printable)]
+Username = Annotated[str, StringConstraints(min_length=1, max_length=150), AfterValidator(_printable)]
 NewUsername = Annotated[str, StringConstraints(max_length=160), AfterValidator(_username)]
-Email = Annotated[str, StringConstraints(max_length=254,
-                                         pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s]+$")]
-ScopeId = Annotated[str, StringConstraints(min_length=1, max_length=64,
-                                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+Email = Annotated[
+    str, StringConstraints(max_length=254, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s]+$")
+]
+ScopeId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+]
 RoleName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
-PermissionCode = Annotated[str, StringConstraints(max_length=100,
-                                                  pattern=r"^(\*|[a-z_]+(:[a-z_]+)*(:\*)?)$")]
+PermissionCode = Annotated[str, StringConstraints(max_length=100, pattern=r"^(\*|[a-z_]+(:[a-z_]+)*(:\*)?)$")]
 ClientId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,99}$")]
 
 

@@ -14,11 +14,20 @@ from caisse_auth.db.repositories import UserRepository
 
 def _user(user: User, roles: list[str]) -> UserRead:
     return UserRead(
-        id=user.id, username=user.username, email=user.email, full_name=user.full_name,
-        status=user.status, source=user.source, institution_id=user.institution_id,
-        agency_id=user.agency_id, roles=roles, locked_until=user.locked_until,
-        must_change_password=user.must_change_password, last_login_at=user.last_login_at,
-        created_at=user.created_at)
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        full_name=user.full_name,
+        status=user.status,
+        source=user.source,
+        institution_id=user.institution_id,
+        agency_id=user.agency_id,
+        roles=roles,
+        locked_until=user.locked_until,
+        must_change_password=user.must_change_password,
+        last_login_at=user.last_login_at,
+        created_at=user.created_at,
+    )
 
 
 async def user_read(session: AsyncSession, user: User) -> UserRead:
@@ -35,8 +44,13 @@ async def users_read(session: AsyncSession, users: Sequence[User]) -> list[UserR
 
 def role_read(role: Role, permissions: set[str]) -> RoleRead:
     """A role with sorted permissions."""
-    return RoleRead(id=role.id, name=role.name, description=role.description,
-                    is_system=role.is_system, permissions=sorted(permissions))
+    return RoleRead(
+        id=role.id,
+        name=role.name,
+        description=role.description,
+        is_system=role.is_system,
+        permissions=sorted(permissions),
+    )
 
 
 def permission_read(code: str) -> PermissionRead:

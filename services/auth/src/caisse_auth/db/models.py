@@ -82,7 +82,8 @@ class RolePermission(Base):
 
     __tablename__ = "role_permission"
     role_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey(f"{SCHEMA}.role.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey(f"{SCHEMA}.role.id", ondelete="CASCADE"), primary_key=True
+    )
     permission: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
@@ -91,9 +92,11 @@ class UserRole(Base):
 
     __tablename__ = "user_role"
     user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey(f"{SCHEMA}.user.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey(f"{SCHEMA}.user.id", ondelete="CASCADE"), primary_key=True
+    )
     role_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey(f"{SCHEMA}.role.id", ondelete="CASCADE"), primary_key=True, index=True)
+        ForeignKey(f"{SCHEMA}.role.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     origin: Mapped[str] = mapped_column(String(10), default="manual")
     assigned_by: Mapped[str | None] = mapped_column(String(200))
     assigned_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
@@ -105,7 +108,8 @@ class Session(Base):
     __tablename__ = "session"
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey(f"{SCHEMA}.user.id", ondelete="CASCADE"), index=True)
+        ForeignKey(f"{SCHEMA}.user.id", ondelete="CASCADE"), index=True
+    )
     provider: Mapped[str] = mapped_column(String(10), default="local")
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
@@ -122,7 +126,8 @@ class RefreshToken(Base):
     __tablename__ = "refresh_token"
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     session_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey(f"{SCHEMA}.session.id", ondelete="CASCADE"), index=True)
+        ForeignKey(f"{SCHEMA}.session.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(TS)

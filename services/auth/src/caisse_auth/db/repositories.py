@@ -44,8 +44,13 @@ class UserRepository:
         return int(result.scalar_one())
 
     async def search(
-        self, *, role: str | None, status: str | None, institution_id: str | None,
-        limit: int, offset: int,
+        self,
+        *,
+        role: str | None,
+        status: str | None,
+        institution_id: str | None,
+        limit: int,
+        offset: int,
     ) -> Sequence[User]:
         """Users filtered by role name, status and institution, ordered by username."""
         stmt = select(User).order_by(User.username).limit(limit).offset(offset)
@@ -54,9 +59,11 @@ class UserRepository:
         if institution_id:
             stmt = stmt.where(User.institution_id == institution_id)
         if role:
-            stmt = stmt.where(User.id.in_(
-                select(UserRole.user_id).join(Role, Role.id == UserRole.role_id)
-                .where(Role.name == role)))
+            stmt = stmt.where(
+                User.id.in_(
+                    select(UserRole.user_id).join(Role, Role.id == UserRole.role_id).where(Role.name == role)
+                )
+            )
         return (await self.session.execute(stmt)).scalars().all()
 
     async def roles_of(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Role]]:
@@ -66,30 +73,37 @@ class UserRepository:
         if not ids:
             return out
         rows = await self.session.execute(
-            select(UserRole.user_id, Role).join(Role, Role.id == UserRole.role_id)
-            .where(UserRole.user_id.in_(ids)).order_by(Role.name))
+            select(UserRole.user_id, Role)
+            .join(Role, Role.id == UserRole.role_id)
+            .where(UserRole.user_id.in_(ids))
+            .order_by(Role.name)
+        )
         for user_id, role in rows.all():
             out[user_id].append(role)
         return out
 
-    async def assign(self, user_id: uuid.UUID, role_id: uuid.UUID, *, origin: str,
-                     by: str | None) -> bool:
+    async def assign(self, user_id: uuid.UUID, role_id: uuid.UUID, *, origin: str, by: str | None) -> bool:
         """Give a role; False if the user already had it."""
-        stmt = insert(UserRole).values(user_id=user_id, role_id=role_id, origin=origin,
-                                       assigned_by=by).on_conflict_do_nothing()
+        stmt = (
+            insert(UserRole)
+            .values(user_id=user_id, role_id=role_id, origin=origin, assigned_by=by)
+            .on_conflict_do_nothing()
+        )
         result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def unassign(self, user_id: uuid.UUID, role_id: uuid.UUID) -> bool:
         """Take a role away; False if the user did not have it."""
         result = await self.session.execute(
-            delete(UserRole).where(UserRole.user_id == user_id, UserRole.role_id == role_id))
+            delete(UserRole).where(UserRole.user_id == user_id, UserRole.role_id == role_id)
+        )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def clear_origin(self, user_id: uuid.UUID, origin: str) -> None:
         """Remove every role of one origin (directory sync replaces them)."""
         await self.session.execute(
-            delete(UserRole).where(UserRole.user_id == user_id, UserRole.origin == origin))
+            delete(UserRole).where(UserRole.user_id == user_id, UserRole.origin == origin)
+        )
 
 
 class RoleRepository:
@@ -108,13 +122,11 @@ class RoleRepository:
 
     async def by_name(self, name: str) -> Role | None:
         """A role by name."""
-        return (await self.session.execute(
-            select(Role).where(Role.name == name))).scalar_one_or_none()
+        return (await self.session.execute(select(Role).where(Role.name == name))).scalar_one_or_none()
 
     async def by_names(self, names: Iterable[str]) -> Sequence[Role]:
         """Roles whose name is in ``names``."""
-        return (await self.session.execute(
-            select(Role).where(Role.name.in_(list(names))))).scalars().all()
+        return (await self.session.execute(select(Role).where(Role.name.in_(list(names))))).scalars().all()
 
     async def add(self, role: Role) -> Role:
         """Insert a role."""
@@ -128,8 +140,10 @@ class RoleRepository:
         out: dict[uuid.UUID, set[str]] = {i: set() for i in ids}
         if ids:
             rows = await self.session.execute(
-                select(RolePermission.role_id, RolePermission.permission)
-                .where(RolePermission.role_id.in_(ids)))
+                select(RolePermission.role_id, RolePermission.permission).where(
+                    RolePermission.role_id.in_(ids)
+                )
+            )
             for role_id, perm in rows.all():
                 out[role_id].add(perm)
         return out
@@ -146,11 +160,14 @@ class RoleRepository:
         if not catalogue:
             return
         stmt = insert(Permission).values(
-            [{"code": c, "description": d} for c, d in sorted(catalogue.items())])
-        await self.session.execute(stmt.on_conflict_do_update(
-            index_elements=[Permission.code], set_={"description": stmt.excluded.description}))
+            [{"code": c, "description": d} for c, d in sorted(catalogue.items())]
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[Permission.code], set_={"description": stmt.excluded.description}
+            )
+        )
 
     async def catalogue(self) -> Sequence[Permission]:
         """Every permission of the catalogue."""
-        return (await self.session.execute(
-            select(Permission).order_by(Permission.code))).scalars().all()
+        return (await self.session.execute(select(Permission).order_by(Permission.code))).scalars().all()

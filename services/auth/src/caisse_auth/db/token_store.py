@@ -42,8 +42,10 @@ class SessionStore:
         if not session_ids:
             return 0
         result = await self.session.execute(
-            update(Session).where(Session.id.in_(session_ids), Session.revoked_at.is_(None))
-            .values(revoked_at=now, revoked_reason=reason))
+            update(Session)
+            .where(Session.id.in_(session_ids), Session.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def add_refresh(self, row: RefreshToken) -> None:
@@ -53,14 +55,17 @@ class SessionStore:
 
     async def refresh_by_hash(self, token_hash: str) -> RefreshToken | None:
         """A refresh token row, locked so concurrent rotations serialize."""
-        return (await self.session.execute(
-            select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
-        )).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+            )
+        ).scalar_one_or_none()
 
     async def revoke_jti(self, jti: str, expires_at: datetime) -> None:
         """Blacklist one access token until it expires."""
-        await self.session.execute(insert(RevokedToken).values(jti=jti, expires_at=expires_at)
-                                   .on_conflict_do_nothing())
+        await self.session.execute(
+            insert(RevokedToken).values(jti=jti, expires_at=expires_at).on_conflict_do_nothing()
+        )
 
     async def jti_revoked(self, jti: str) -> bool:
         """True if the access token was revoked."""
@@ -89,11 +94,15 @@ class ThrottleStore:
 
     async def put(self, key: str, counter: Counter) -> None:
         """Store a counter (insert or overwrite)."""
-        values = {"count": counter.count, "window_start": counter.window_start,
-                  "locked_until": counter.locked_until}
+        values = {
+            "count": counter.count,
+            "window_start": counter.window_start,
+            "locked_until": counter.locked_until,
+        }
         stmt = insert(LoginThrottle).values(key=key, **values)
-        await self.session.execute(stmt.on_conflict_do_update(
-            index_elements=[LoginThrottle.key], set_=values))
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=[LoginThrottle.key], set_=values)
+        )
 
     async def clear(self, key: str) -> None:
         """Forget a counter (successful sign-in, admin unlock)."""
@@ -108,15 +117,26 @@ class KeyStore:
 
     async def published(self, now: datetime) -> Sequence[SigningKey]:
         """The active key and retired keys whose tokens may still be live, newest first."""
-        return (await self.session.execute(
-            select(SigningKey).where(or_(SigningKey.publish_until.is_(None),
-                                         SigningKey.publish_until > now))
-            .order_by(SigningKey.activated_at.desc()))).scalars().all()
+        return (
+            (
+                await self.session.execute(
+                    select(SigningKey)
+                    .where(or_(SigningKey.publish_until.is_(None), SigningKey.publish_until > now))
+                    .order_by(SigningKey.activated_at.desc())
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     async def active(self, *, for_update: bool = False) -> SigningKey | None:
         """The key that signs new tokens."""
-        stmt = (select(SigningKey).where(SigningKey.retired_at.is_(None))
-                .order_by(SigningKey.activated_at.desc()).limit(1))
+        stmt = (
+            select(SigningKey)
+            .where(SigningKey.retired_at.is_(None))
+            .order_by(SigningKey.activated_at.desc())
+            .limit(1)
+        )
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -28,8 +28,9 @@ def _b64u(n: int) -> str:
 
 def _kek(secret: str) -> bytes:
     """A 256-bit key-encryption key derived from the configured secret."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"caisse-auth-signing-keys",
-                info=b"kek-v1").derive(secret.encode())
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"caisse-auth-signing-keys", info=b"kek-v1"
+    ).derive(secret.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +46,7 @@ class GeneratedKey:
 def public_jwk(key: rsa.RSAPublicKey, kid: str) -> dict[str, Any]:
     """RFC 7517 JWK of an RSA public key."""
     nums = key.public_numbers()
-    return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
-            "n": _b64u(nums.n), "e": _b64u(nums.e)}
+    return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": _b64u(nums.n), "e": _b64u(nums.e)}
 
 
 def encrypt_private(pem: str, kid: str, secret: str) -> bytes:
@@ -67,10 +67,10 @@ def generate_key(secret: str, now: datetime, bits: int = 2048) -> GeneratedKey:
     """A new RS256 key pair with a date-stamped kid."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     kid = f"{now:%Y%m%d}-{secrets.token_hex(4)}"
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    return GeneratedKey(kid, public_jwk(key.public_key(), kid), pem,
-                        encrypt_private(pem, kid, secret))
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return GeneratedKey(kid, public_jwk(key.public_key(), kid), pem, encrypt_private(pem, kid, secret))
 
 
 def published_until(retired_at: datetime, access_ttl_s: int, skew_s: int) -> datetime:

@@ -27,7 +27,8 @@ class Passwords:
     def __init__(self, params: Argon2Params, min_length: int = 10) -> None:
         self.min_length = min_length
         self._hasher = PasswordHasher(
-            time_cost=params.time_cost, memory_cost=params.memory_kib,
+            time_cost=params.time_cost,
+            memory_cost=params.memory_kib,
             parallelism=params.parallelism,
         )
         # Verified against when the user does not exist, so timing does not reveal it.
@@ -61,11 +62,13 @@ class Passwords:
             raise PasswordPolicyError("password must have at most 256 characters")
         if "\x00" in password:
             raise PasswordPolicyError("password must not contain NUL characters")
-        classes = sum((
-            any(c.islower() for c in password), any(c.isupper() for c in password),
-            any(c.isdigit() for c in password), any(not c.isalnum() for c in password),
-        ))
-        if classes < 3:
-            raise PasswordPolicyError(
-                "password needs three of: lower case, upper case, digit, symbol"
+        classes = sum(
+            (
+                any(c.islower() for c in password),
+                any(c.isupper() for c in password),
+                any(c.isdigit() for c in password),
+                any(not c.isalnum() for c in password),
             )
+        )
+        if classes < 3:
+            raise PasswordPolicyError("password needs three of: lower case, upper case, digit, symbol")

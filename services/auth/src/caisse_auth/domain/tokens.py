@@ -35,13 +35,22 @@ def access_claims(
     """The claims of an access token (the contract read by the shared verifier)."""
     iat = int(now.timestamp())
     claims: dict[str, Any] = {
-        "sub": identity.subject, "iss": issuer, "aud": audience, "iat": iat, "nbf": iat,
-        "exp": iat + ttl_s, "jti": uuid.uuid4().hex, "typ": "access",
-        "permissions": sorted(identity.permissions), "roles": list(identity.roles),
+        "sub": identity.subject,
+        "iss": issuer,
+        "aud": audience,
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + ttl_s,
+        "jti": uuid.uuid4().hex,
+        "typ": "access",
+        "permissions": sorted(identity.permissions),
+        "roles": list(identity.roles),
     }
     optional = {
-        "preferred_username": identity.username, "institution_id": identity.institution_id,
-        "agency_id": identity.agency_id, "client_id": identity.client_id,
+        "preferred_username": identity.username,
+        "institution_id": identity.institution_id,
+        "agency_id": identity.agency_id,
+        "client_id": identity.client_id,
         "sid": identity.session_id,
     }
     claims.update({k: v for k, v in optional.items() if v is not None})

@@ -49,12 +49,22 @@ async def record(
     session: AsyncSession, entry: AuditEntry, origin: Origin, event: Event | None = None
 ) -> None:
     """Store the audit row and, when given, the event, in the caller's transaction."""
-    session.add(AuditLog(
-        action=entry.action, result=entry.result, actor=origin.actor, username=entry.username,
-        user_id=entry.user_id, target=entry.target, institution_id=entry.institution_id,
-        ip=origin.ip, user_agent=origin.user_agent, reason=entry.reason,
-        correlation_id=current_correlation_id(), details=entry.details,
-    ))
+    session.add(
+        AuditLog(
+            action=entry.action,
+            result=entry.result,
+            actor=origin.actor,
+            username=entry.username,
+            user_id=entry.user_id,
+            target=entry.target,
+            institution_id=entry.institution_id,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            reason=entry.reason,
+            correlation_id=current_correlation_id(),
+            details=entry.details,
+        )
+    )
     if event is not None:
         await add_event(session, event)
 
@@ -80,8 +90,12 @@ async def search(session: AsyncSession, q: AuditQuery) -> Sequence[AuditLog]:
     """Audit rows matching the filters, newest first (keyset pagination on id)."""
     stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(q.limit)
     filters = {
-        AuditLog.action: q.action, AuditLog.result: q.result, AuditLog.username: q.username,
-        AuditLog.actor: q.actor, AuditLog.user_id: q.user_id, AuditLog.ip: q.ip,
+        AuditLog.action: q.action,
+        AuditLog.result: q.result,
+        AuditLog.username: q.username,
+        AuditLog.actor: q.actor,
+        AuditLog.user_id: q.user_id,
+        AuditLog.ip: q.ip,
         AuditLog.institution_id: q.institution_id,
     }
     for column, value in filters.items():

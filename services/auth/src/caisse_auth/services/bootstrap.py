@@ -24,22 +24,30 @@ _BOOTSTRAP_LOCK = 7_301_002
 DEMO_ADMIN = "admin"
 
 
-async def create_admin(kit: AuthKit, session: AsyncSession, username: str,
-                       password: str | None, actor: str = "system") -> str | None:
+async def create_admin(
+    kit: AuthKit, session: AsyncSession, username: str, password: str | None, actor: str = "system"
+) -> str | None:
     """Create a platform administrator; returns the generated password if none was given."""
     _, generated = await create_user(
-        kit, session, SYSTEM,
-        NewUser(username=normalise_username(username), password=password,
-                full_name="Platform administrator", roles=("platform_admin",)),
-        Origin(actor=actor), utcnow())
+        kit,
+        session,
+        SYSTEM,
+        NewUser(
+            username=normalise_username(username),
+            password=password,
+            full_name="Platform administrator",
+            roles=("platform_admin",),
+        ),
+        Origin(actor=actor),
+        utcnow(),
+    )
     return generated
 
 
 async def rotate_keys(kit: AuthKit, session: AsyncSession, origin: Origin) -> str:
     """Rotate the signing key, audited; returns the new kid."""
     kid = await kit.ring.rotate(session, utcnow())
-    await audit.record(session, audit.AuditEntry("KEY_ROTATED", "success", target=f"kid:{kid}"),
-                       origin)
+    await audit.record(session, audit.AuditEntry("KEY_ROTATED", "success", target=f"kid:{kid}"), origin)
     return kid
 
 
@@ -66,6 +74,9 @@ async def startup(kit: AuthKit) -> None:
     if printed:
         # Shown once, on purpose on stdout: the newcomer needs it to sign in the first time.
         banner = "=" * 64
-        print(f"\n{banner}\n  Caisse demo administrator (development only)\n"
-              f"  username: {DEMO_ADMIN}\n  password: {printed}\n"
-              f"  (set CAISSE_ADMIN_PASSWORD to choose it)\n{banner}\n", flush=True)
+        print(
+            f"\n{banner}\n  Caisse demo administrator (development only)\n"
+            f"  username: {DEMO_ADMIN}\n  password: {printed}\n"
+            f"  (set CAISSE_ADMIN_PASSWORD to choose it)\n{banner}\n",
+            flush=True,
+        )

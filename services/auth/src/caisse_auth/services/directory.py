@@ -57,19 +57,28 @@ class LdapDirectory:
     def __init__(self, config: DirectoryConfig) -> None:
         self.config = config
         self._timeout = max(1, round(config.timeout_s))  # ldap3 packs timeouts as ints
-        self._server = ldap3.Server(config.url, connect_timeout=self._timeout,
-                                    get_info=ldap3.NONE)
+        self._server = ldap3.Server(config.url, connect_timeout=self._timeout, get_info=ldap3.NONE)
 
     @classmethod
     def from_settings(cls, s: Settings) -> LdapDirectory:
         """Directory from the ``ldap_*`` settings."""
         password = s.ldap_bind_password.get_secret_value() if s.ldap_bind_password else ""
-        return cls(DirectoryConfig(
-            s.ldap_url, s.ldap_bind_dn, password, s.ldap_user_base_dn, s.ldap_user_filter,
-            s.ldap_group_base_dn or s.ldap_user_base_dn, s.ldap_group_filter,
-            s.ldap_email_attribute, s.ldap_name_attribute,
-            {k.lower(): v for k, v in s.ldap_group_role_map.items()}, s.ldap_timeout_s,
-            s.ldap_start_tls))
+        return cls(
+            DirectoryConfig(
+                s.ldap_url,
+                s.ldap_bind_dn,
+                password,
+                s.ldap_user_base_dn,
+                s.ldap_user_filter,
+                s.ldap_group_base_dn or s.ldap_user_base_dn,
+                s.ldap_group_filter,
+                s.ldap_email_attribute,
+                s.ldap_name_attribute,
+                {k.lower(): v for k, v in s.ldap_group_role_map.items()},
+                s.ldap_timeout_s,
+                s.ldap_start_tls,
+            )
+        )
 
     def roles_for(self, user: DirectoryUser) -> set[str]:
         """Roles mapped from the user's groups (matched by DN or common name, any case)."""
@@ -90,8 +99,13 @@ class LdapDirectory:
             raise DirectoryUnavailable(f"directory error: {type(exc).__name__}") from exc
 
     def _connection(self, dn: str | None, password: str | None) -> ldap3.Connection:
-        conn = ldap3.Connection(self._server, user=dn or None, password=password or None,
-                                receive_timeout=self._timeout, raise_exceptions=True)
+        conn = ldap3.Connection(
+            self._server,
+            user=dn or None,
+            password=password or None,
+            receive_timeout=self._timeout,
+            raise_exceptions=True,
+        )
         if self.config.start_tls:
             conn.open()
             conn.start_tls()
@@ -121,22 +135,20 @@ class LdapDirectory:
         finally:
             service.unbind()
 
-    def _find_user(self, conn: ldap3.Connection, username: str) -> tuple[str, str | None,
-                                                                         str | None] | None:
+    def _find_user(self, conn: ldap3.Connection, username: str) -> tuple[str, str | None, str | None] | None:
         c = self.config
         flt = c.user_filter.format(username=escape_filter_chars(username))
-        conn.search(c.user_base_dn, flt, attributes=[c.email_attribute, c.name_attribute],
-                    size_limit=2)
+        conn.search(c.user_base_dn, flt, attributes=[c.email_attribute, c.name_attribute], size_limit=2)
         if len(conn.entries) != 1:  # none, or ambiguous: refuse rather than guess
             return None
         entry = conn.entries[0]
-        return (entry.entry_dn, _first(entry, c.email_attribute),
-                _first(entry, c.name_attribute))
+        return (entry.entry_dn, _first(entry, c.email_attribute), _first(entry, c.name_attribute))
 
     def _groups(self, conn: ldap3.Connection, dn: str) -> tuple[str, ...]:
         c = self.config
-        conn.search(c.group_base_dn, c.group_filter.format(user_dn=escape_filter_chars(dn)),
-                    attributes=["cn"])
+        conn.search(
+            c.group_base_dn, c.group_filter.format(user_dn=escape_filter_chars(dn)), attributes=["cn"]
+        )
         out: list[str] = []
         for entry in conn.entries:
             out.append(entry.entry_dn)

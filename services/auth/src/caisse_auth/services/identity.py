@@ -23,7 +23,11 @@ async def identity_of(session: AsyncSession, user: User, session_id: str | None)
     """The token identity of a user for one session."""
     roles, perms = await roles_and_permissions(session, user)
     return Identity(
-        subject=str(user.id), permissions=frozenset(perms), roles=tuple(roles),
-        username=user.username, institution_id=user.institution_id, agency_id=user.agency_id,
+        subject=str(user.id),
+        permissions=frozenset(perms),
+        roles=tuple(roles),
+        username=user.username,
+        institution_id=user.institution_id,
+        agency_id=user.agency_id,
         session_id=session_id,
     )

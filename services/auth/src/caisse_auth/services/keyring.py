@@ -72,8 +72,7 @@ class KeyRing:
         """Create the first key, or rotate one past its period; returns the active kid."""
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _KEY_LOCK})
         active = await KeyStore(session).active(for_update=True)
-        if active is None or K.rotation_due(active.activated_at, now,
-                                            self.settings.key_rotation_days):
+        if active is None or K.rotation_due(active.activated_at, now, self.settings.key_rotation_days):
             return await self._rotate_locked(session, now)
         return active.kid
 
@@ -88,10 +87,17 @@ class KeyRing:
         if current is not None:
             current.retired_at = now
             current.publish_until = K.published_until(
-                now, self.settings.access_token_ttl_s, self.settings.clock_skew_s)
+                now, self.settings.access_token_ttl_s, self.settings.clock_skew_s
+            )
         new = await asyncio.to_thread(K.generate_key, self._secret, now)
-        await store.add(SigningKey(kid=new.kid, public_jwk=new.public_jwk,
-                                   private_key_enc=new.encrypted_private, activated_at=now))
+        await store.add(
+            SigningKey(
+                kid=new.kid,
+                public_jwk=new.public_jwk,
+                private_key_enc=new.encrypted_private,
+                activated_at=now,
+            )
+        )
         self._stale = True  # picked up (after commit) by the next refresh
         return new.kid
 
@@ -122,11 +128,15 @@ class KeyRing:
 class RingVerifier(TokenVerifier):
     """The shared verifier fed from the key ring instead of an HTTP JWKS fetch."""
 
-    def __init__(self, ring: KeyRing, settings: Settings,
-                 revocation_check: Callable[[dict[str, Any]], Awaitable[bool]] | None = None
-                 ) -> None:
-        super().__init__(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                         revocation_check=revocation_check)
+    def __init__(
+        self,
+        ring: KeyRing,
+        settings: Settings,
+        revocation_check: Callable[[dict[str, Any]], Awaitable[bool]] | None = None,
+    ) -> None:
+        super().__init__(
+            issuer=settings.jwt_issuer, audience=settings.jwt_audience, revocation_check=revocation_check
+        )
         self.ring = ring
         self._seen = -1.0
 

@@ -29,8 +29,9 @@ class AuthKit:
     @classmethod
     def build(cls, settings: Settings, database: Database) -> AuthKit:
         """Build the kit from settings."""
-        params = Argon2Params(settings.argon2_time_cost, settings.argon2_memory_kib,
-                              settings.argon2_parallelism)
+        params = Argon2Params(
+            settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+        )
         policy = ThrottlePolicy(
             max_failures=settings.max_failed_logins,
             lockout=timedelta(minutes=settings.lockout_minutes),
@@ -39,5 +40,12 @@ class AuthKit:
         )
         directory = LdapDirectory.from_settings(settings) if settings.ldap_enabled else None
         ring = KeyRing(settings, database)
-        return cls(settings, database, Passwords(params, settings.min_password_length),
-                   ring, policy, directory, RingVerifier(ring, settings))
+        return cls(
+            settings,
+            database,
+            Passwords(params, settings.min_password_length),
+            ring,
+            policy,
+            directory,
+            RingVerifier(ring, settings),
+        )

@@ -31,8 +31,7 @@ async def sync_catalogue(session: AsyncSession) -> None:
     for spec in SYSTEM_ROLES:
         role = await repo.by_name(spec.name)
         if role is None:
-            role = await repo.add(Role(name=spec.name, description=spec.description,
-                                       is_system=True))
+            role = await repo.add(Role(name=spec.name, description=spec.description, is_system=True))
         role.description, role.is_system = spec.description, True
         await repo.set_permissions(role.id, spec.permissions)
 
@@ -74,8 +73,15 @@ def _check_grantable(actor: Principal, permissions: Iterable[str]) -> frozenset[
     return perms
 
 
-async def create_role(session: AsyncSession, actor: Principal, name: str, description: str,
-                      permissions: Iterable[str], origin: Origin, now: datetime) -> Role:
+async def create_role(
+    session: AsyncSession,
+    actor: Principal,
+    name: str,
+    description: str,
+    permissions: Iterable[str],
+    origin: Origin,
+    now: datetime,
+) -> Role:
     """A custom role bundling catalogue permissions."""
     perms = _check_grantable(actor, permissions)
     repo = RoleRepository(session)
@@ -83,21 +89,38 @@ async def create_role(session: AsyncSession, actor: Principal, name: str, descri
         raise Conflict(f"role {name!r} exists")
     role = await repo.add(Role(name=name, description=description, is_system=False))
     await repo.set_permissions(role.id, perms)
-    await audit.record(session, audit.AuditEntry(
-        "ROLE_CREATED", "success", target=f"role:{name}", institution_id=actor.institution_id,
-        details={"permissions": sorted(perms)}), origin)
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            "ROLE_CREATED",
+            "success",
+            target=f"role:{name}",
+            institution_id=actor.institution_id,
+            details={"permissions": sorted(perms)},
+        ),
+        origin,
+    )
     return role
 
 
-async def set_role_permissions(session: AsyncSession, actor: Principal, ref: str,
-                               permissions: Iterable[str], origin: Origin) -> tuple[Role, set[str]]:
+async def set_role_permissions(
+    session: AsyncSession, actor: Principal, ref: str, permissions: Iterable[str], origin: Origin
+) -> tuple[Role, set[str]]:
     """Replace the permissions of a custom role."""
     role = await find_role(session, ref)
     if role.is_system:
         raise SystemRoleImmutable(f"role {role.name!r} is a system role")
     perms = _check_grantable(actor, permissions)
     await RoleRepository(session).set_permissions(role.id, perms)
-    await audit.record(session, audit.AuditEntry(
-        "ROLE_UPDATED", "success", target=f"role:{role.name}",
-        institution_id=actor.institution_id, details={"permissions": sorted(perms)}), origin)
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            "ROLE_UPDATED",
+            "success",
+            target=f"role:{role.name}",
+            institution_id=actor.institution_id,
+            details={"permissions": sorted(perms)},
+        ),
+        origin,
+    )
     return role, set(perms)

@@ -35,32 +35,45 @@ class TokenPair:
     session_id: uuid.UUID
 
 
-async def _issue(kit: AuthKit, session: AsyncSession, user: User, row: SessionRow,
-                 now: datetime) -> TokenPair:
+async def _issue(
+    kit: AuthKit, session: AsyncSession, user: User, row: SessionRow, now: datetime
+) -> TokenPair:
     """A new access token and a new refresh token in an existing session."""
     identity = await identity_of(session, user, str(row.id))
     ttl = kit.settings.access_token_ttl_s
-    claims = T.access_claims(identity, issuer=kit.settings.jwt_issuer,
-                             audience=kit.settings.jwt_audience, now=now, ttl_s=ttl)
+    claims = T.access_claims(
+        identity, issuer=kit.settings.jwt_issuer, audience=kit.settings.jwt_audience, now=now, ttl_s=ttl
+    )
     refresh = T.new_refresh_token()
-    await SessionStore(session).add_refresh(RefreshToken(
-        session_id=row.id, token_hash=T.token_hash(refresh), expires_at=row.expires_at))
-    return TokenPair(await kit.ring.sign(claims), ttl, now + timedelta(seconds=ttl), refresh,
-                     row.expires_at, row.id)
+    await SessionStore(session).add_refresh(
+        RefreshToken(session_id=row.id, token_hash=T.token_hash(refresh), expires_at=row.expires_at)
+    )
+    return TokenPair(
+        await kit.ring.sign(claims), ttl, now + timedelta(seconds=ttl), refresh, row.expires_at, row.id
+    )
 
 
-async def open_session(kit: AuthKit, session: AsyncSession, user: User, origin: Origin,
-                       provider: str, now: datetime) -> TokenPair:
+async def open_session(
+    kit: AuthKit, session: AsyncSession, user: User, origin: Origin, provider: str, now: datetime
+) -> TokenPair:
     """Start a session (a new refresh-token family) for a signed-in user."""
-    row = await SessionStore(session).add(SessionRow(
-        user_id=user.id, provider=provider, ip=origin.ip, user_agent=origin.user_agent,
-        expires_at=now + timedelta(seconds=kit.settings.refresh_token_ttl_s),
-        created_at=now, last_used_at=now))
+    row = await SessionStore(session).add(
+        SessionRow(
+            user_id=user.id,
+            provider=provider,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            expires_at=now + timedelta(seconds=kit.settings.refresh_token_ttl_s),
+            created_at=now,
+            last_used_at=now,
+        )
+    )
     return await _issue(kit, session, user, row, now)
 
 
-async def refresh(kit: AuthKit, session: AsyncSession, token: str, origin: Origin,
-                  now: datetime) -> TokenPair | AppError:
+async def refresh(
+    kit: AuthKit, session: AsyncSession, token: str, origin: Origin, now: datetime
+) -> TokenPair | AppError:
     """Rotate a refresh token; a reused one revokes its whole family (returned, not raised)."""
     store = SessionStore(session)
     row = await store.refresh_by_hash(T.token_hash(token))
@@ -81,69 +94,99 @@ async def refresh(kit: AuthKit, session: AsyncSession, token: str, origin: Origi
     return await _issue(kit, session, user, family, now)
 
 
-async def end_sessions(session: AsyncSession, user: User, session_ids: list[uuid.UUID],
-                       reason: str, origin: Origin, now: datetime) -> int:
+async def end_sessions(
+    session: AsyncSession,
+    user: User,
+    session_ids: list[uuid.UUID],
+    reason: str,
+    origin: Origin,
+    now: datetime,
+) -> int:
     """Revoke sessions of a user; audited and announced as LOGOUT."""
     count = await SessionStore(session).revoke(session_ids, now, reason)
     if count == 0:
         return 0
     ids = [str(i) for i in session_ids]
     await audit.record(
-        session, audit.AuditEntry("LOGOUT", "success", user.username, user.id, target=str(user.id),
-                                  institution_id=user.institution_id, reason=reason,
-                                  details={"session_ids": ids}),
+        session,
+        audit.AuditEntry(
+            "LOGOUT",
+            "success",
+            user.username,
+            user.id,
+            target=str(user.id),
+            institution_id=user.institution_id,
+            reason=reason,
+            details={"session_ids": ids},
+        ),
         origin,
-        audit.auth_event("LoggedOut", str(user.id), {
-            "user_id": str(user.id), "username": user.username, "session_ids": ids,
-            "reason": reason, "by": origin.actor, "timestamp": now}))
+        audit.auth_event(
+            "LoggedOut",
+            str(user.id),
+            {
+                "user_id": str(user.id),
+                "username": user.username,
+                "session_ids": ids,
+                "reason": reason,
+                "by": origin.actor,
+                "timestamp": now,
+            },
+        ),
+    )
     return count
 
 
-async def end_all_sessions(session: AsyncSession, user: User, reason: str, origin: Origin,
-                           now: datetime) -> int:
+async def end_all_sessions(
+    session: AsyncSession, user: User, reason: str, origin: Origin, now: datetime
+) -> int:
     """Revoke every live session of a user (password change, deactivation)."""
     live = await SessionStore(session).of_user(user.id, active_at=now)
     return await end_sessions(session, user, [s.id for s in live], reason, origin, now)
 
 
-async def logout(kit: AuthKit, session: AsyncSession, claims: dict[str, Any],
-                 origin: Origin, now: datetime) -> None:
+async def logout(
+    kit: AuthKit, session: AsyncSession, claims: dict[str, Any], origin: Origin, now: datetime
+) -> None:
     """End the session of a verified access token and blacklist the token itself."""
     exp = datetime.fromtimestamp(int(claims["exp"]), UTC)
     await SessionStore(session).revoke_jti(str(claims.get("jti")), exp)
     sid = claims.get("sid")
     user = await UserRepository(session).get(uuid.UUID(str(claims["sub"]))) if sid else None
     if sid and user is not None:
-        await end_sessions(session, user, [uuid.UUID(str(sid))], "logout",
-                           origin.by(str(user.id), user.institution_id), now)
+        await end_sessions(
+            session, user, [uuid.UUID(str(sid))], "logout", origin.by(str(user.id), user.institution_id), now
+        )
 
 
 async def is_revoked(session: AsyncSession, claims: dict[str, Any], now: datetime) -> bool:
     """True if the token, its session, its user or its client was revoked or disabled."""
-    checks: list[ColumnElement[bool]] = [
-        exists().where(RevokedToken.jti == str(claims.get("jti")))]
+    checks: list[ColumnElement[bool]] = [exists().where(RevokedToken.jti == str(claims.get("jti")))]
     sid, client_id = claims.get("sid"), claims.get("client_id")
     if sid:
         try:
             sid_uuid = uuid.UUID(str(sid))
         except ValueError:
             return True
-        checks.append(exists().where(
-            SessionRow.id == sid_uuid,
-            (SessionRow.revoked_at.is_not(None)) | (SessionRow.expires_at <= now)))
-        checks.append(exists().where(User.id == SessionRow.user_id, SessionRow.id == sid_uuid,
-                                     User.status != "active"))
+        checks.append(
+            exists().where(
+                SessionRow.id == sid_uuid,
+                (SessionRow.revoked_at.is_not(None)) | (SessionRow.expires_at <= now),
+            )
+        )
+        checks.append(
+            exists().where(User.id == SessionRow.user_id, SessionRow.id == sid_uuid, User.status != "active")
+        )
     elif client_id:
-        checks.append(~exists().where(OAuthClient.client_id == str(client_id),
-                                      OAuthClient.active.is_(True)))
+        checks.append(~exists().where(OAuthClient.client_id == str(client_id), OAuthClient.active.is_(True)))
     else:
         return True  # neither a user session nor a client: not a token we issued
     row = (await session.execute(select(*[c.label(f"c{i}") for i, c in enumerate(checks)]))).one()
     return any(row)
 
 
-async def validate(kit: AuthKit, session: AsyncSession, token: str,
-                   now: datetime) -> tuple[dict[str, Any] | None, str | None]:
+async def validate(
+    kit: AuthKit, session: AsyncSession, token: str, now: datetime
+) -> tuple[dict[str, Any] | None, str | None]:
     """(claims, None) for a valid unrevoked token, else (None, reason)."""
     try:
         claims = await kit.verifier.verify(token)
@@ -154,15 +197,16 @@ async def validate(kit: AuthKit, session: AsyncSession, token: str,
     return claims, None
 
 
-async def list_sessions(session: AsyncSession, user: User, now: datetime,
-                        include_ended: bool) -> list[SessionRow]:
+async def list_sessions(
+    session: AsyncSession, user: User, now: datetime, include_ended: bool
+) -> list[SessionRow]:
     """A user's sessions (live only unless asked)."""
-    return list(await SessionStore(session).of_user(user.id,
-                                                    active_at=None if include_ended else now))
+    return list(await SessionStore(session).of_user(user.id, active_at=None if include_ended else now))
 
 
-async def revoke_session(session: AsyncSession, user: User, session_id: uuid.UUID,
-                         origin: Origin, now: datetime) -> int:
+async def revoke_session(
+    session: AsyncSession, user: User, session_id: uuid.UUID, origin: Origin, now: datetime
+) -> int:
     """Revoke one session of a user (404 if it is not theirs)."""
     row = await SessionStore(session).get(session_id)
     if row is None or row.user_id != user.id:

@@ -47,10 +47,14 @@ async def _token_request(request: Request) -> dict[str, str]:
     return fields
 
 
-@router.post("/api/auth/oauth/token", response_model=ClientTokenRead,
-             summary="OAuth2 client-credentials grant (public; client authenticates)")
-async def client_token(request: Request, session: SessionDep, kit: KitDep,
-                       origin: OriginDep) -> ClientTokenRead | JSONResponse:
+@router.post(
+    "/api/auth/oauth/token",
+    response_model=ClientTokenRead,
+    summary="OAuth2 client-credentials grant (public; client authenticates)",
+)
+async def client_token(
+    request: Request, session: SessionDep, kit: KitDep, origin: OriginDep
+) -> ClientTokenRead | JSONResponse:
     f = await _token_request(request)
     if f.get("grant_type") != "client_credentials":
         raise Unprocessable("grant_type must be client_credentials", error="unsupported_grant_type")
@@ -61,30 +65,46 @@ async def client_token(request: Request, session: SessionDep, kit: KitDep,
     if isinstance(result, AppError):
         return error_response(request, result)
     token, scope = result
-    return ClientTokenRead(access_token=token, expires_in=kit.settings.client_token_ttl_s,
-                           scope=" ".join(scope))
+    return ClientTokenRead(
+        access_token=token, expires_in=kit.settings.client_token_ttl_s, scope=" ".join(scope)
+    )
 
 
-@router.post("/api/clients", response_model=ClientCreatedRead, status_code=201,
-             summary=f"Register an OAuth2 client; the secret is shown once ({AUTH_USERS_WRITE})")
-async def register(body: ClientCreate, principal: Writer, session: SessionDep,
-                   origin: OriginDep) -> ClientCreatedRead:
-    client, secret = await clients.register(session, principal, body.client_id, body.name,
-                                            body.permissions, body.institution_id,
-                                            acting(origin, principal))
-    return ClientCreatedRead(**ClientRead.model_validate(client).model_dump(),
-                             client_secret=secret)
+@router.post(
+    "/api/clients",
+    response_model=ClientCreatedRead,
+    status_code=201,
+    summary=f"Register an OAuth2 client; the secret is shown once ({AUTH_USERS_WRITE})",
+)
+async def register(
+    body: ClientCreate, principal: Writer, session: SessionDep, origin: OriginDep
+) -> ClientCreatedRead:
+    client, secret = await clients.register(
+        session,
+        principal,
+        body.client_id,
+        body.name,
+        body.permissions,
+        body.institution_id,
+        acting(origin, principal),
+    )
+    return ClientCreatedRead(**ClientRead.model_validate(client).model_dump(), client_secret=secret)
 
 
-@router.get("/api/clients", response_model=list[ClientRead],
-            summary=f"List OAuth2 clients ({AUTH_USERS_READ})")
+@router.get(
+    "/api/clients", response_model=list[ClientRead], summary=f"List OAuth2 clients ({AUTH_USERS_READ})"
+)
 async def list_clients(principal: Reader, session: SessionDep) -> list[ClientRead]:
     return [ClientRead.model_validate(c) for c in await clients.list_clients(session, principal)]
 
 
-@router.delete("/api/clients/{client_id}", response_model=ClientRead,
-               summary=f"Deactivate a client; its tokens stop validating ({AUTH_USERS_WRITE})")
-async def deactivate(client_id: ClientRef, principal: Writer, session: SessionDep,
-                     origin: OriginDep) -> ClientRead:
+@router.delete(
+    "/api/clients/{client_id}",
+    response_model=ClientRead,
+    summary=f"Deactivate a client; its tokens stop validating ({AUTH_USERS_WRITE})",
+)
+async def deactivate(
+    client_id: ClientRef, principal: Writer, session: SessionDep, origin: OriginDep
+) -> ClientRead:
     client = await clients.deactivate(session, principal, client_id, acting(origin, principal))
     return ClientRead.model_validate(client)
