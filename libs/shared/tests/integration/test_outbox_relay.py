@@ -8,7 +8,7 @@ import pytest
 from caisse_shared.db import Database
 from caisse_shared.events.registry import SchemaRegistry
 from caisse_shared.infra import TansuBroker
-from caisse_shared.messaging.kafka import make_producer
+from caisse_shared.messaging.kafka import ensure_topics, make_producer
 from caisse_shared.messaging.outbox import add_event
 from caisse_shared.messaging.relay import OutboxRelay, RelayConfig
 from caisse_shared.messaging.tables import outbox_table
@@ -26,6 +26,7 @@ def relay_for(database: Database, bootstrap: str, **cfg: float) -> OutboxRelay:
         lambda: make_producer(bootstrap, idempotent=False),
         service="demo",
         config=RelayConfig(**cfg),  # type: ignore[arg-type]
+        topic_creator=lambda topics: ensure_topics(bootstrap, topics),
     )
 
 
@@ -116,3 +117,28 @@ async def test_purge_keeps_recent_sent_rows(
     await relay.stop()
     assert await relay.purge_sent_older_than(3600) == 0  # within retention: kept for replays
     assert await relay.purge_sent_older_than(0) == 1
+
+
+async def test_two_relays_publish_each_event_once_in_order(
+    database: Database, kafka_bootstrap: str, registry: SchemaRegistry, unique: str
+) -> None:
+    """Replicas stand by while one publishes: no duplicates, one key's events stay in order."""
+    topic = f"demo.replicas.{unique}"
+    events = [widget_event(topic, amount=i, widget_id="same-aggregate") for i in range(300)]
+    for start in range(0, 300, 30):
+        async with database.unit_of_work() as session:
+            for e in events[start : start + 30]:
+                await add_event(session, e, registry=registry)
+    relays = [relay_for(database, kafka_bootstrap, batch_size=25, poll_interval_s=0.01) for _ in range(3)]
+    for r in relays:
+        await r.start()
+    for _ in range(200):
+        if await relays[0].backlog() == 0:
+            break
+        await asyncio.sleep(0.05)
+    for r in relays:
+        await r.stop()
+    records = await read_topic(kafka_bootstrap, topic, expect=300)
+    amounts = [registry.decode("demo.WidgetCreated", 1, r.value)["amount"] for r in records]
+    assert amounts == list(range(300))
+    assert sum(r.published for r in relays) == 300

@@ -16,7 +16,7 @@ from caisse_shared.config import ServiceSettings
 from caisse_shared.db import Database
 from caisse_shared.errors import install_error_handlers
 from caisse_shared.http.security import TokenVerifier
-from caisse_shared.messaging.kafka import make_producer
+from caisse_shared.messaging.kafka import ensure_topics, make_producer
 from caisse_shared.messaging.relay import OutboxRelay, RelayConfig
 from caisse_shared.observability import RequestContextMiddleware, configure_logging
 
@@ -89,6 +89,7 @@ def make_relay(database: Database, settings: ServiceSettings) -> OutboxRelay:
         database.metadata,
         lambda: make_producer(settings.kafka_bootstrap_servers, idempotent=settings.kafka_enable_idempotence),
         service=settings.service_name,
+        topic_creator=lambda topics: ensure_topics(settings.kafka_bootstrap_servers, topics),
         config=RelayConfig(
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,

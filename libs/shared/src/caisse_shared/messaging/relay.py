@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
@@ -43,12 +43,17 @@ class OutboxRelay:
         *,
         service: str,
         config: RelayConfig | None = None,
+        topic_creator: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> None:
         self.engine = engine
         self.table = outbox_table(metadata)
         self.producer_factory = producer_factory
         self.service = service
         self.config = config or RelayConfig()
+        # Topics are created with their partition count before the first send: an auto-created
+        # topic could briefly show another count and route one key to two partitions.
+        self.topic_creator = topic_creator
+        self._known_topics: set[str] = set()
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -87,6 +92,12 @@ class OutboxRelay:
             self._producer = producer
         return self._producer
 
+    async def _ensure_topics(self, topics: set[str]) -> None:
+        new = sorted(topics - self._known_topics)
+        if new and self.topic_creator is not None:
+            await self.topic_creator(new)
+        self._known_topics.update(new)
+
     async def run(self) -> None:
         """Loop until stopped: publish batches, sleep briefly when idle, back off on failure."""
         backoff = self.config.backoff_initial_s
@@ -122,6 +133,7 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_BACKLOG.labels(self.service).set(0)
                 return 0
+            await self._ensure_topics({r.topic for r in rows})
             producer = await self._ensure_producer()
             futures = [
                 await producer.send(
