@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, MetaData, bindparam, delete, func, select, update
+from sqlalchemy import BigInteger, MetaData, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +31,11 @@ class RelayConfig:
     backoff_initial_s: float = 0.2
     backoff_max_s: float = 10.0
     cleanup_every_s: float = 300.0
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 class OutboxRelay:
@@ -59,6 +65,8 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._last_cleanup = 0.0
         self.published = 0
+        self._lock_sql = text("SELECT pg_try_advisory_xact_lock(:key)")
+        self._lock_key = _lock_key(f"caisse-outbox-relay:{self.table.fullname}")
 
     async def start(self) -> None:
         """Run the relay loop in the background."""
@@ -121,6 +129,10 @@ class OutboxRelay:
         """Claim one batch, publish every row, mark them sent, all in one transaction."""
         t = self.table
         async with self.engine.begin() as conn:
+            # One publishing relay per service at a time (others stand by): keeps each
+            # aggregate's events in commit order even with several replicas and workers.
+            if not (await conn.execute(self._lock_sql, {"key": self._lock_key})).scalar_one():
+                return 0
             rows = (
                 await conn.execute(
                     select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
