@@ -141,6 +141,4 @@ async def test_two_relays_publish_each_event_once_in_order(
     records = await read_topic(kafka_bootstrap, topic, expect=300)
     amounts = [registry.decode("demo.WidgetCreated", 1, r.value)["amount"] for r in records]
     assert amounts == list(range(300))
-        (r.partition, r.offset, a) for r, a in zip(records, amounts, strict=True)
-    ][:3] + [len(amounts), [r.published for r in relays]]
     assert sum(r.published for r in relays) == 300
