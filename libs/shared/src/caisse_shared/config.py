@@ -73,7 +73,12 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> ServiceSettings:
-        """Refuse to start outside development with a secret left at a development default."""
+        """Refuse to start outside development with a secret left at a development default.
+
+        Raised inside validation, so callers see a ``pydantic.ValidationError`` whose message
+        names the field. An optional secret should be ``SecretStr | None`` (``""`` counts as a
+        development default).
+        """
         if self.is_development:
             return self
         for name, value in self:

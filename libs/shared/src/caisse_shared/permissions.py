@@ -13,6 +13,9 @@ AUTH_ROLES_READ = "auth:roles:read"
 AUTH_ROLES_WRITE = "auth:roles:write"
 AUTH_SESSIONS_MANAGE = "auth:sessions:manage"
 AUTH_AUDIT_READ = "auth:audit:read"
+AUTH_KEYS_ROTATE = "auth:keys:rotate"
+AUTH_CLIENTS_READ = "auth:clients:read"
+AUTH_CLIENTS_WRITE = "auth:clients:write"
 
 # bank-sync
 BANKSYNC_SYNC_READ = "banksync:sync:read"

@@ -196,3 +196,25 @@ async def test_commit_failure_is_reported_not_acknowledged(
         second = await c.post("/dup")
     assert second.status_code == 500
     assert await count(database) == 1
+
+
+async def test_action_chooses_its_status_and_replay_keeps_it(database: Database) -> None:
+    from caisse_shared.http.idempotency import Outcome
+
+    calls = []
+
+    async def action() -> Outcome:
+        calls.append(1)
+        return Outcome(200, {"existing": True})
+
+    for expected_replay in (False, True):
+        async with database.unit_of_work() as session:
+            result = await run_idempotent(
+                session, scope="s", key="same", request_body={"a": 1}, action=action, status_code=201
+            )
+        assert (result.status_code, result.body, result.replayed) == (
+            200,
+            {"existing": True},
+            expected_replay,
+        )
+    assert len(calls) == 1

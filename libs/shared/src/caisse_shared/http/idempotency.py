@@ -54,6 +54,14 @@ def fingerprint(body: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an idempotent action may return to choose its own status code (e.g. 200 vs 201)."""
+
+    status_code: int
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
 class IdempotentResult:
     """The response to send: either fresh or replayed."""
 
@@ -78,7 +86,7 @@ async def run_idempotent(
 ) -> IdempotentResult:
     """Run ``action`` once per (scope, key); replay its stored JSON result on later calls."""
     if key is None:
-        body = jsonable_encoder(await action())
+        status_code, body = _outcome(await action(), status_code)
         return IdempotentResult(status_code, body, replayed=False)
     table = idempotency_table(session_metadata(session))
     fp = fingerprint(request_body)
@@ -101,10 +109,17 @@ async def run_idempotent(
         if row.status_code is None:
             raise Conflict("a request with this Idempotency-Key is still in progress")
         return IdempotentResult(row.status_code, row.response_body, replayed=True)
-    body = jsonable_encoder(await action())
+    status_code, body = _outcome(await action(), status_code)
     await session.execute(
         update(table)
         .where(table.c.scope == scope, table.c.key == key)
         .values(status_code=status_code, response_body=body)
     )
     return IdempotentResult(status_code, body, replayed=False)
+
+
+def _outcome(result: Any, default_status: int) -> tuple[int, Any]:
+    """An action's result as (status, JSON-able body); an Outcome picks its own status."""
+    if isinstance(result, Outcome):
+        return result.status_code, jsonable_encoder(result.body)
+    return default_status, jsonable_encoder(result)
