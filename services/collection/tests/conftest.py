@@ -24,9 +24,13 @@ def service_dir() -> Path:
 def make_settings(database_url: str, bootstrap: str = "127.0.0.1:1", **kw: Any) -> Settings:
     """Test settings: embedded broker without idempotence, quick retries."""
     base: dict[str, Any] = {
-        "database_url": database_url, "kafka_bootstrap_servers": bootstrap,
-        "kafka_enable_idempotence": False, "environment": "test", "log_json": False,
-        "consumer_retry_delays_s": (0.5, 1.0), "outbox_poll_interval_s": 0.05,
+        "database_url": database_url,
+        "kafka_bootstrap_servers": bootstrap,
+        "kafka_enable_idempotence": False,
+        "environment": "test",
+        "log_json": False,
+        "consumer_retry_delays_s": (0.5, 1.0),
+        "outbox_poll_interval_s": 0.05,
     }
     base.update(kw)
     return Settings(**base)
@@ -38,15 +42,26 @@ def settings_factory() -> Callable[..., Settings]:
     return make_settings
 
 
-async def seed_case(database: Database, cif: str, *, account: str | None = None, dpd: int = 10,
-                    overdue: int = 50_000, outstanding: int = 500_000, currency: str = "XOF",
-                    institution: str | None = "SFD1", agency: str | None = None,
-                    auto_assign: bool = True) -> None:
+async def seed_case(
+    database: Database,
+    cif: str,
+    *,
+    account: str | None = None,
+    dpd: int = 10,
+    overdue: int = 50_000,
+    outstanding: int = 500_000,
+    currency: str = "XOF",
+    institution: str | None = "SFD1",
+    agency: str | None = None,
+    auto_assign: bool = True,
+) -> None:
     """Open (or update) a case the way a bank-sync delinquency event does."""
     async with database.unit_of_work() as session:
-        await apply_loan_facts(session, LoanFacts(
-            account or f"ACC-{cif}", cif, currency, dpd, overdue, outstanding, institution,
-            agency), auto_assign=auto_assign)
+        await apply_loan_facts(
+            session,
+            LoanFacts(account or f"ACC-{cif}", cif, currency, dpd, overdue, outstanding, institution, agency),
+            auto_assign=auto_assign,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -26,29 +26,32 @@ DESCRIPTION = (
 def make_consumer(settings: Settings, database: Database) -> ConsumerRunner:
     """The consumer of bank-sync and payments events."""
     return ConsumerRunner(
-        group=settings.consumer_group, bootstrap=settings.kafka_bootstrap_servers,
-        database=database, handlers=make_handlers(auto_assign=settings.auto_assign),
+        group=settings.consumer_group,
+        bootstrap=settings.kafka_bootstrap_servers,
+        database=database,
+        handlers=make_handlers(auto_assign=settings.auto_assign),
         config=ConsumerConfig(retry_delays_s=settings.consumer_retry_delays_s),
     )
 
 
-def create_app(
-    settings: Settings | None = None, *, verifier: TokenVerifier | None = None
-) -> FastAPI:
+def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
     """Build the collection service app (relay, consumer and scheduler run in the lifespan)."""
     settings = settings or Settings()
     database = Database(settings.database_url, Base.metadata)
     consumer = make_consumer(settings, database)
-    scheduler = JobsWorker(database, settings.jobs_interval_s,
-                           run_on_start=settings.run_jobs_on_start)
+    scheduler = JobsWorker(database, settings.jobs_interval_s, run_on_start=settings.run_jobs_on_start)
 
     def workers(app: FastAPI) -> Sequence[BackgroundWorker]:
         return [make_relay(database, settings), consumer, scheduler]
 
     app = create_service_app(
-        settings=settings, database=database,
+        settings=settings,
+        database=database,
         routers=[agents.router, actions.router, assignments.router, cases.router],
-        title="Caisse collection", description=DESCRIPTION, verifier=verifier, workers=workers,
+        title="Caisse collection",
+        description=DESCRIPTION,
+        verifier=verifier,
+        workers=workers,
     )
     app.state.consumer = consumer
     app.state.scheduler = scheduler

@@ -13,19 +13,25 @@ from caisse_shared import permissions as P
 from caisse_shared.db import Database
 
 ALL = [v for k, v in vars(P).items() if k.startswith("COLLECTION_")]
-AGENT_PERMS = [P.COLLECTION_ACTIONS_READ, P.COLLECTION_ACTIONS_WRITE, P.COLLECTION_CASES_READ,
-               P.COLLECTION_CASES_WRITE, P.COLLECTION_ASSIGNMENTS_READ,
-               P.COLLECTION_PERFORMANCE_READ, P.COLLECTION_AGENTS_READ]
+AGENT_PERMS = [
+    P.COLLECTION_ACTIONS_READ,
+    P.COLLECTION_ACTIONS_WRITE,
+    P.COLLECTION_CASES_READ,
+    P.COLLECTION_CASES_WRITE,
+    P.COLLECTION_ASSIGNMENTS_READ,
+    P.COLLECTION_PERFORMANCE_READ,
+    P.COLLECTION_AGENTS_READ,
+]
 INST = "SFD1"
 
 
 @pytest.fixture(scope="module")
-async def env(pg: Any, token_factory: Any, service_dir: Any, settings_factory: Any,
-              seed: Any) -> AsyncIterator[dict[str, Any]]:
+async def env(
+    pg: Any, token_factory: Any, service_dir: Any, settings_factory: Any, seed: Any
+) -> AsyncIterator[dict[str, Any]]:
     """One app (no background workers) on a fresh database, with two agents and three cases."""
     url = await pg.migrated_database(service_dir)
-    app = create_app(settings_factory(url, run_background_workers=False),
-                     verifier=token_factory.verifier())
+    app = create_app(settings_factory(url, run_background_workers=False), verifier=token_factory.verifier())
     db: Database = app.state.database
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -33,16 +39,34 @@ async def env(pg: Any, token_factory: Any, service_dir: Any, settings_factory: A
         resp = await client.post("/api/teams", json={"name": "Recouvrement Nord"}, headers=mgr)
         assert resp.status_code == 201, resp.text
         team = resp.json()
-        agents = [(await client.post("/api/agents", headers=mgr, json={
-            "code": f"AG{i}", "name": f"Agent {i}", "user_id": f"user-{i}",
-            "team_id": team["id"]})).json() for i in (1, 2)]
+        agents = [
+            (
+                await client.post(
+                    "/api/agents",
+                    headers=mgr,
+                    json={
+                        "code": f"AG{i}",
+                        "name": f"Agent {i}",
+                        "user_id": f"user-{i}",
+                        "team_id": team["id"],
+                    },
+                )
+            ).json()
+            for i in (1, 2)
+        ]
         for cif in ("C1", "C2", "C3"):
             await seed(db, cif, dpd=15)
-        yield {"client": client, "mgr": mgr, "team": team, "agents": agents, "db": db,
-               "agent1": token_factory.headers(*AGENT_PERMS, sub="user-1", institution_id=INST),
-               "agent2": token_factory.headers(*AGENT_PERMS, sub="user-2", institution_id=INST),
-               "other_inst": token_factory.headers(*ALL, sub="x", institution_id="SFD2"),
-               "tf": token_factory}
+        yield {
+            "client": client,
+            "mgr": mgr,
+            "team": team,
+            "agents": agents,
+            "db": db,
+            "agent1": token_factory.headers(*AGENT_PERMS, sub="user-1", institution_id=INST),
+            "agent2": token_factory.headers(*AGENT_PERMS, sub="user-2", institution_id=INST),
+            "other_inst": token_factory.headers(*ALL, sub="x", institution_id="SFD2"),
+            "tf": token_factory,
+        }
     await db.dispose()
 
 
@@ -50,23 +74,33 @@ ENDPOINTS = [
     ("GET", "/api/agents", P.COLLECTION_AGENTS_READ, None),
     ("POST", "/api/agents", P.COLLECTION_AGENTS_WRITE, {"code": "Z", "name": "Z"}),
     ("PUT", "/api/agents/00000000-0000-0000-0000-000000000000", P.COLLECTION_AGENTS_WRITE, {}),
-    ("GET", "/api/agents/00000000-0000-0000-0000-000000000000/performance",
-     P.COLLECTION_PERFORMANCE_READ, None),
-    ("GET", "/api/agents/00000000-0000-0000-0000-000000000000/workload",
-     P.COLLECTION_AGENTS_READ, None),
+    (
+        "GET",
+        "/api/agents/00000000-0000-0000-0000-000000000000/performance",
+        P.COLLECTION_PERFORMANCE_READ,
+        None,
+    ),
+    ("GET", "/api/agents/00000000-0000-0000-0000-000000000000/workload", P.COLLECTION_AGENTS_READ, None),
     ("GET", "/api/teams", P.COLLECTION_AGENTS_READ, None),
     ("POST", "/api/teams", P.COLLECTION_AGENTS_WRITE, {"name": "T"}),
     ("GET", "/api/actions/customer/C1", P.COLLECTION_ACTIONS_READ, None),
     ("GET", "/api/actions/loan/ACC-C1", P.COLLECTION_ACTIONS_READ, None),
     ("POST", "/api/actions", P.COLLECTION_ACTIONS_WRITE, {"cif": "C1", "action_type": "CALL"}),
-    ("PUT", "/api/actions/00000000-0000-0000-0000-000000000000/result",
-     P.COLLECTION_ACTIONS_WRITE, {"result": "CONTACTED"}),
-    ("GET", "/api/assignments/agent/00000000-0000-0000-0000-000000000000",
-     P.COLLECTION_ASSIGNMENTS_READ, None),
+    (
+        "PUT",
+        "/api/actions/00000000-0000-0000-0000-000000000000/result",
+        P.COLLECTION_ACTIONS_WRITE,
+        {"result": "CONTACTED"},
+    ),
+    (
+        "GET",
+        "/api/assignments/agent/00000000-0000-0000-0000-000000000000",
+        P.COLLECTION_ASSIGNMENTS_READ,
+        None,
+    ),
     ("GET", "/api/assignments/customer/C1", P.COLLECTION_ASSIGNMENTS_READ, None),
     ("POST", "/api/assignments", P.COLLECTION_ASSIGNMENTS_WRITE, {}),
-    ("PUT", "/api/assignments/00000000-0000-0000-0000-000000000000",
-     P.COLLECTION_ASSIGNMENTS_WRITE, {}),
+    ("PUT", "/api/assignments/00000000-0000-0000-0000-000000000000", P.COLLECTION_ASSIGNMENTS_WRITE, {}),
     ("POST", "/api/assignments/bulk", P.COLLECTION_ASSIGNMENTS_WRITE, {}),
     ("POST", "/api/assignments/auto", P.COLLECTION_ASSIGNMENTS_WRITE, {}),
     ("GET", "/api/cases/customer/C1", P.COLLECTION_CASES_READ, None),
@@ -76,19 +110,23 @@ ENDPOINTS = [
     ("POST", "/api/strategies", P.COLLECTION_STRATEGIES_WRITE, {}),
     ("GET", "/api/tasks/agent/00000000-0000-0000-0000-000000000000", P.COLLECTION_CASES_READ, None),
     ("POST", "/api/jobs/run", P.COLLECTION_STRATEGIES_WRITE, None),
-    ("GET", "/api/teams/00000000-0000-0000-0000-000000000000/performance",
-     P.COLLECTION_PERFORMANCE_READ, None),
+    (
+        "GET",
+        "/api/teams/00000000-0000-0000-0000-000000000000/performance",
+        P.COLLECTION_PERFORMANCE_READ,
+        None,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "perm", "body"), ENDPOINTS)
-async def test_401_and_403(env: dict[str, Any], method: str, path: str, perm: str,
-                           body: Any) -> None:
+async def test_401_and_403(env: dict[str, Any], method: str, path: str, perm: str, body: Any) -> None:
     client: httpx.AsyncClient = env["client"]
     assert (await client.request(method, path, json=body)).status_code == 401
     others = [p for p in ALL if p != perm]
-    resp = await client.request(method, path, json=body,
-                                headers=env["tf"].headers(*others, institution_id=INST))
+    resp = await client.request(
+        method, path, json=body, headers=env["tf"].headers(*others, institution_id=INST)
+    )
     assert resp.status_code == 403
     assert resp.headers["content-type"].startswith("application/problem+json")
 
@@ -132,16 +170,26 @@ async def test_agent_scope_own_customers_only(env: dict[str, Any]) -> None:
 async def test_record_call_and_promise_flow(env: dict[str, Any]) -> None:
     c = env["client"]
     owner, _ = await _owner(env, "C1")
-    call = await c.post("/api/actions", headers=owner, json={
-        "cif": "C1", "action_type": "CALL", "account_number": "ACC-C1", "notes": "rappel"})
+    call = await c.post(
+        "/api/actions",
+        headers=owner,
+        json={"cif": "C1", "action_type": "CALL", "account_number": "ACC-C1", "notes": "rappel"},
+    )
     assert call.status_code == 201, call.text
-    res = await c.put(f"/api/actions/{call.json()['id']}/result", headers=owner,
-                      json={"result": "CONTACTED"})
+    res = await c.put(f"/api/actions/{call.json()['id']}/result", headers=owner, json={"result": "CONTACTED"})
     assert res.json()["result"] == "CONTACTED"
     due = (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
-    promise = await c.post("/api/actions", headers=owner, json={
-        "cif": "C1", "action_type": "PROMISE_TO_PAY", "promise_amount": 20_000,
-        "promise_currency": "XOF", "promise_date": due})
+    promise = await c.post(
+        "/api/actions",
+        headers=owner,
+        json={
+            "cif": "C1",
+            "action_type": "PROMISE_TO_PAY",
+            "promise_amount": 20_000,
+            "promise_currency": "XOF",
+            "promise_date": due,
+        },
+    )
     assert promise.status_code == 201, promise.text
     assert promise.json()["promise_status"] == "PENDING"
     history = (await c.get("/api/cases/customer/C1", headers=owner)).json()
@@ -152,47 +200,75 @@ async def test_record_call_and_promise_flow(env: dict[str, Any]) -> None:
     assert {a["action_type"] for a in by_cif} == {"CALL", "PROMISE_TO_PAY"}
 
 
-@pytest.mark.parametrize("body", [
-    {"cif": "C3", "action_type": "PROMISE_TO_PAY"},
-    {"cif": "C3", "action_type": "PROMISE_TO_PAY", "promise_amount": 10.5,
-     "promise_currency": "XOF", "promise_date": "2099-01-01"},
-    {"cif": "C3", "action_type": "PROMISE_TO_PAY", "promise_amount": 100,
-     "promise_currency": "EUR", "promise_date": date.today().isoformat()},
-    {"cif": "C3", "action_type": "PROMISE_TO_PAY", "promise_amount": 100,
-     "promise_currency": "XOF", "promise_date": "2020-01-01"},
-    {"cif": "C3", "action_type": "TELEPATHY"},
-    {"cif": "C3", "action_type": "CALL", "account_number": "NOT-HIS"},
-    {"cif": "C3", "action_type": "CALL", "unknown": 1},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"cif": "C3", "action_type": "PROMISE_TO_PAY"},
+        {
+            "cif": "C3",
+            "action_type": "PROMISE_TO_PAY",
+            "promise_amount": 10.5,
+            "promise_currency": "XOF",
+            "promise_date": "2099-01-01",
+        },
+        {
+            "cif": "C3",
+            "action_type": "PROMISE_TO_PAY",
+            "promise_amount": 100,
+            "promise_currency": "EUR",
+            "promise_date": date.today().isoformat(),
+        },
+        {
+            "cif": "C3",
+            "action_type": "PROMISE_TO_PAY",
+            "promise_amount": 100,
+            "promise_currency": "XOF",
+            "promise_date": "2020-01-01",
+        },
+        {"cif": "C3", "action_type": "TELEPATHY"},
+        {"cif": "C3", "action_type": "CALL", "account_number": "NOT-HIS"},
+        {"cif": "C3", "action_type": "CALL", "unknown": 1},
+    ],
+)
 async def test_bad_actions_are_4xx(env: dict[str, Any], body: dict[str, Any]) -> None:
     resp = await env["client"].post("/api/actions", headers=env["mgr"], json=body)
     assert resp.status_code in (400, 422), resp.text
 
 
 async def test_malformed_json_is_400(env: dict[str, Any]) -> None:
-    resp = await env["client"].post("/api/actions", content=b"{nope",
-                                    headers={**env["mgr"], "content-type": "application/json"})
+    resp = await env["client"].post(
+        "/api/actions", content=b"{nope", headers={**env["mgr"], "content-type": "application/json"}
+    )
     assert resp.status_code == 400
 
 
 async def test_case_state_machine_via_api(env: dict[str, Any]) -> None:
     c, mgr = env["client"], env["mgr"]
-    bad = await c.post("/api/cases", headers=mgr, json={
-        "cif": "C3", "action": "STATUS_CHANGE", "to_status": "BROKEN_PROMISE"})
+    bad = await c.post(
+        "/api/cases",
+        headers=mgr,
+        json={"cif": "C3", "action": "STATUS_CHANGE", "to_status": "BROKEN_PROMISE"},
+    )
     assert bad.status_code == 409
     assert bad.json()["code"] == "invalid_status_transition"
-    ok = await c.post("/api/cases", headers=mgr, json={
-        "cif": "C3", "action": "STATUS_CHANGE", "to_status": "LEGAL", "note": "dossier"})
+    ok = await c.post(
+        "/api/cases",
+        headers=mgr,
+        json={"cif": "C3", "action": "STATUS_CHANGE", "to_status": "LEGAL", "note": "dossier"},
+    )
     assert ok.status_code == 201
     assert (ok.json()["from_status"], ok.json()["to_status"]) == ("NEW", "LEGAL")
-    back = await c.post("/api/cases", headers=mgr, json={
-        "cif": "C3", "action": "STATUS_CHANGE", "to_status": "IN_PROGRESS"})
+    back = await c.post(
+        "/api/cases", headers=mgr, json={"cif": "C3", "action": "STATUS_CHANGE", "to_status": "IN_PROGRESS"}
+    )
     assert back.status_code == 409
-    note = await c.post("/api/cases", headers=mgr, json={"cif": "C3", "action": "NOTE",
-                                                         "note": "appel avocat"})
+    note = await c.post(
+        "/api/cases", headers=mgr, json={"cif": "C3", "action": "NOTE", "note": "appel avocat"}
+    )
     assert note.status_code == 201
-    assert (await c.post("/api/cases", headers=mgr, json={
-        "cif": "NOPE", "action": "NOTE"})).status_code == 404
+    assert (
+        await c.post("/api/cases", headers=mgr, json={"cif": "NOPE", "action": "NOTE"})
+    ).status_code == 404
 
 
 async def test_manual_reassignment_keeps_history(env: dict[str, Any]) -> None:
@@ -200,31 +276,30 @@ async def test_manual_reassignment_keeps_history(env: dict[str, Any]) -> None:
     case = (await c.get("/api/cases/customer/C2/summary", headers=mgr)).json()
     target = next(a for a in env["agents"] if a["id"] != case["agent_id"])
     current = (await c.get("/api/assignments/customer/C2", headers=mgr)).json()[0]
-    moved = await c.put(f"/api/assignments/{current['id']}", headers=mgr,
-                        json={"agent_id": target["id"], "reason": "congé"})
+    moved = await c.put(
+        f"/api/assignments/{current['id']}", headers=mgr, json={"agent_id": target["id"], "reason": "congé"}
+    )
     assert moved.status_code == 200, moved.text
     history = (await c.get("/api/assignments/customer/C2", headers=mgr)).json()
     assert [h["active"] for h in history] == [True, False]
     assert history[0]["agent_id"] == target["id"]
-    again = await c.put(f"/api/assignments/{current['id']}", headers=mgr,
-                        json={"agent_id": target["id"]})
+    again = await c.put(f"/api/assignments/{current['id']}", headers=mgr, json={"agent_id": target["id"]})
     assert again.status_code == 422  # ended assignments cannot be moved
-    same = await c.post("/api/assignments", headers=mgr, json={"cif": "C2",
-                                                               "agent_id": target["id"]})
+    same = await c.post("/api/assignments", headers=mgr, json={"cif": "C2", "agent_id": target["id"]})
     assert same.json()["id"] == history[0]["id"]  # no-op, no new history row
 
 
 async def test_bulk_assign_and_workload(env: dict[str, Any]) -> None:
     c, mgr = env["client"], env["mgr"]
     agent = env["agents"][0]
-    resp = await c.post("/api/assignments/bulk", headers=mgr,
-                        json={"cifs": ["C1", "C2", "C3"], "agent_id": agent["id"]})
+    resp = await c.post(
+        "/api/assignments/bulk", headers=mgr, json={"cifs": ["C1", "C2", "C3"], "agent_id": agent["id"]}
+    )
     assert resp.status_code == 201
     w = (await c.get(f"/api/agents/{agent['id']}/workload", headers=mgr)).json()
     assert w["customers"] == 3
     assert w["outstanding_amount"] == 1_500_000
-    assert (await c.post("/api/assignments/bulk", headers=mgr,
-                         json={"cifs": []})).status_code == 422
+    assert (await c.post("/api/assignments/bulk", headers=mgr, json={"cifs": []})).status_code == 422
 
 
 async def test_agents_and_teams_crud(env: dict[str, Any]) -> None:
@@ -232,16 +307,18 @@ async def test_agents_and_teams_crud(env: dict[str, Any]) -> None:
     dup = await c.post("/api/agents", headers=mgr, json={"code": "AG1", "name": "Dup"})
     assert dup.status_code == 409
     agent = env["agents"][1]
-    upd = await c.put(f"/api/agents/{agent['id']}", headers=mgr,
-                      json={"status": "ON_LEAVE", "max_workload": 50})
+    upd = await c.put(
+        f"/api/agents/{agent['id']}", headers=mgr, json={"status": "ON_LEAVE", "max_workload": 50}
+    )
     assert (upd.json()["status"], upd.json()["max_workload"]) == ("ON_LEAVE", 50)
     listed = (await c.get("/api/agents", params={"status": "ON_LEAVE"}, headers=mgr)).json()
     assert [a["code"] for a in listed] == ["AG2"]
     assert (await c.get("/api/agents", headers=env["other_inst"])).json() == []
     other = await c.put(f"/api/agents/{agent['id']}", headers=env["other_inst"], json={})
     assert other.status_code == 404
-    assert (await c.post("/api/teams", headers=mgr,
-                         json={"name": "X", "buckets": ["7-8"]})).status_code == 422
+    assert (
+        await c.post("/api/teams", headers=mgr, json={"name": "X", "buckets": ["7-8"]})
+    ).status_code == 422
     teams = (await c.get("/api/teams", headers=mgr)).json()
     assert [t["name"] for t in teams] == ["Recouvrement Nord"]
     await c.put(f"/api/agents/{agent['id']}", headers=mgr, json={"status": "ACTIVE"})
@@ -249,13 +326,33 @@ async def test_agents_and_teams_crud(env: dict[str, Any]) -> None:
 
 async def test_strategies_tasks_and_performance(env: dict[str, Any]) -> None:
     c, mgr = env["client"], env["mgr"]
-    rule = await c.post("/api/strategies", headers=mgr, json={
-        "name": "gros encours", "priority": 99, "next_action": "VISIT",
-        "reminder_level": "FIRM", "rank": 1, "min_outstanding": 400_000})
+    rule = await c.post(
+        "/api/strategies",
+        headers=mgr,
+        json={
+            "name": "gros encours",
+            "priority": 99,
+            "next_action": "VISIT",
+            "reminder_level": "FIRM",
+            "rank": 1,
+            "min_outstanding": 400_000,
+        },
+    )
     assert rule.status_code == 201
-    assert (await c.post("/api/strategies", headers=mgr, json={
-        "name": "bad", "priority": 1, "next_action": "SMS", "reminder_level": "FRIENDLY",
-        "min_dpd": 10, "max_dpd": 5})).status_code == 422
+    assert (
+        await c.post(
+            "/api/strategies",
+            headers=mgr,
+            json={
+                "name": "bad",
+                "priority": 1,
+                "next_action": "SMS",
+                "reminder_level": "FRIENDLY",
+                "min_dpd": 10,
+                "max_dpd": 5,
+            },
+        )
+    ).status_code == 422
     run = await c.post("/api/jobs/run", headers=mgr)
     assert run.json()["tasks_created"] >= 2
     agent = env["agents"][0]
@@ -268,6 +365,9 @@ async def test_strategies_tasks_and_performance(env: dict[str, Any]) -> None:
     team = await c.get(f"/api/teams/{env['team']['id']}/performance", headers=mgr)
     assert team.json()["contacts"] >= 2
     assert team.json()["promises"] == 1
-    bad = await c.get(f"/api/agents/{agent['id']}/performance", headers=mgr,
-                      params={"from": "2026-02-01", "to": "2026-01-01"})
+    bad = await c.get(
+        f"/api/agents/{agent['id']}/performance",
+        headers=mgr,
+        params={"from": "2026-02-01", "to": "2026-01-01"},
+    )
     assert bad.status_code == 422

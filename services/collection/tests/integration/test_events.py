@@ -27,14 +27,18 @@ INST = "SFD-INT"
 
 
 @pytest.fixture(scope="module")
-async def env(pg: Any, kafka_bootstrap: str, token_factory: Any, service_dir: Any,
-              settings_factory: Any) -> AsyncIterator[dict[str, Any]]:
+async def env(
+    pg: Any, kafka_bootstrap: str, token_factory: Any, service_dir: Any, settings_factory: Any
+) -> AsyncIterator[dict[str, Any]]:
     """The app with its relay, consumer and scheduler running, and a producer."""
     url = await pg.migrated_database(service_dir)
     group = f"collection-{uuid.uuid4().hex[:8]}"
-    app = create_app(settings_factory(url, kafka_bootstrap, consumer_group=group,
-                                      jobs_interval_s=3600, run_jobs_on_start=False),
-                     verifier=token_factory.verifier())
+    app = create_app(
+        settings_factory(
+            url, kafka_bootstrap, consumer_group=group, jobs_interval_s=3600, run_jobs_on_start=False
+        ),
+        verifier=token_factory.verifier(),
+    )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
@@ -42,19 +46,41 @@ async def env(pg: Any, kafka_bootstrap: str, token_factory: Any, service_dir: An
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             mgr = token_factory.headers(*ALL, sub="mgr", institution_id=INST)
-            agent = (await client.post("/api/agents", headers=mgr, json={
-                "code": "A1", "name": "Awa", "user_id": "awa"})).json()
-            yield {"app": app, "client": client, "mgr": mgr, "agent": agent,
-                   "producer": producer, "db": app.state.database, "bootstrap": kafka_bootstrap,
-                   "awa": token_factory.headers(*ALL[:-1], sub="awa", institution_id=INST)}
+            agent = (
+                await client.post(
+                    "/api/agents", headers=mgr, json={"code": "A1", "name": "Awa", "user_id": "awa"}
+                )
+            ).json()
+            yield {
+                "app": app,
+                "client": client,
+                "mgr": mgr,
+                "agent": agent,
+                "producer": producer,
+                "db": app.state.database,
+                "bootstrap": kafka_bootstrap,
+                "awa": token_factory.headers(*ALL[:-1], sub="awa", institution_id=INST),
+            }
     await producer.stop()
 
 
-async def send(env: dict[str, Any], topic: str, event_type: str, key: str,
-               payload: dict[str, Any], event_id: uuid.UUID | None = None) -> uuid.UUID:
+async def send(
+    env: dict[str, Any],
+    topic: str,
+    event_type: str,
+    key: str,
+    payload: dict[str, Any],
+    event_id: uuid.UUID | None = None,
+) -> uuid.UUID:
     """Produce one event the way the owning service's relay would."""
-    ev = Event(event_type=event_type, topic=topic, key=key, payload=payload,
-               event_id=event_id or uuid.uuid4(), producer="test")
+    ev = Event(
+        event_type=event_type,
+        topic=topic,
+        key=key,
+        payload=payload,
+        event_id=event_id or uuid.uuid4(),
+        producer="test",
+    )
     value = default_registry().encode(event_type, 1, payload)
     await env["producer"].send_and_wait(topic, value=value, key=key.encode(), headers=ev.headers())
     return ev.event_id
@@ -62,18 +88,35 @@ async def send(env: dict[str, Any], topic: str, event_type: str, key: str,
 
 def delinquency(cif: str, account: str, dpd: int, overdue: int) -> dict[str, Any]:
     """A LoanDelinquencyChanged payload."""
-    return {"account_number": account, "cif": cif, "source_system": "T24", "currency": "XOF",
-            "previous_bucket": "CURRENT", "current_bucket": "1-30", "days_past_due": dpd,
-            "overdue_amount": overdue, "outstanding_amount": 1_000_000,
-            "institution_id": INST, "agency_id": None}
+    return {
+        "account_number": account,
+        "cif": cif,
+        "source_system": "T24",
+        "currency": "XOF",
+        "previous_bucket": "CURRENT",
+        "current_bucket": "1-30",
+        "days_past_due": dpd,
+        "overdue_amount": overdue,
+        "outstanding_amount": 1_000_000,
+        "institution_id": INST,
+        "agency_id": None,
+    }
 
 
 def payment(pid: str, cif: str, account: str, amount: int) -> dict[str, Any]:
     """A PaymentReceived payload."""
-    return {"payment_id": pid, "reference_number": f"REF-{pid}", "channel": "MTN_MOMO",
-            "provider_reference": f"P-{pid}", "account_number": account, "cif": cif,
-            "amount": amount, "currency": "XOF", "status": "ALLOCATED",
-            "paid_at": datetime.now(UTC)}
+    return {
+        "payment_id": pid,
+        "reference_number": f"REF-{pid}",
+        "channel": "MTN_MOMO",
+        "provider_reference": f"P-{pid}",
+        "account_number": account,
+        "cif": cif,
+        "amount": amount,
+        "currency": "XOF",
+        "status": "ALLOCATED",
+        "paid_at": datetime.now(UTC),
+    }
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
@@ -91,20 +134,35 @@ async def case_of(env: dict[str, Any], cif: str) -> dict[str, Any] | None:
 
 
 async def open_case(env: dict[str, Any], cif: str, overdue: int = 60_000) -> None:
-    await send(env, "banksync.loan.delinquency_changed", "banksync.LoanDelinquencyChanged",
-               f"L-{cif}", delinquency(cif, f"L-{cif}", 20, overdue))
+    await send(
+        env,
+        "banksync.loan.delinquency_changed",
+        "banksync.LoanDelinquencyChanged",
+        f"L-{cif}",
+        delinquency(cif, f"L-{cif}", 20, overdue),
+    )
 
     async def ready() -> bool:
         case = await case_of(env, cif)
         return case is not None and case["agent_id"] is not None
+
     await eventually(ready)
 
 
 async def promise(env: dict[str, Any], cif: str, amount: int, days: int = 3) -> dict[str, Any]:
     due = (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
-    resp = await env["client"].post("/api/actions", headers=env["awa"], json={
-        "cif": cif, "action_type": "PROMISE_TO_PAY", "account_number": f"L-{cif}",
-        "promise_amount": amount, "promise_currency": "XOF", "promise_date": due})
+    resp = await env["client"].post(
+        "/api/actions",
+        headers=env["awa"],
+        json={
+            "cif": cif,
+            "action_type": "PROMISE_TO_PAY",
+            "account_number": f"L-{cif}",
+            "promise_amount": amount,
+            "promise_currency": "XOF",
+            "promise_date": due,
+        },
+    )
     assert resp.status_code == 201, resp.text
     return dict(resp.json())
 
@@ -118,41 +176,64 @@ async def test_delinquency_opens_assigns_and_payment_keeps_promise(env: dict[str
     assert (await case_of(env, "K1"))["status"] == "PROMISE"  # type: ignore[index]
     pay = payment("PAY-K1", "K1", "L-K1", 25_000)
     eid = await send(env, "payments.payment.received", "payments.PaymentReceived", "L-K1", pay)
-    await send(env, "payments.payment.received", "payments.PaymentReceived", "L-K1", pay,
-               event_id=eid)  # redelivery: same event id
+    await send(
+        env, "payments.payment.received", "payments.PaymentReceived", "L-K1", pay, event_id=eid
+    )  # redelivery: same event id
     await send(env, "payments.payment.received", "payments.PaymentReceived", "L-K1", pay)
 
     async def kept() -> bool:
         acts = (await env["client"].get("/api/actions/customer/K1", headers=env["mgr"])).json()
         return any(a["promise_status"] == "KEPT" for a in acts)
+
     await eventually(kept)
     await asyncio.sleep(1.0)  # let the duplicates through
     case = await case_of(env, "K1")
     assert case is not None
     assert (case["status"], case["overdue_amount"]) == ("IN_PROGRESS", 35_000)
-    perf = (await env["client"].get(f"/api/agents/{env['agent']['id']}/performance",
-                                    headers=env["mgr"])).json()
+    perf = (
+        await env["client"].get(f"/api/agents/{env['agent']['id']}/performance", headers=env["mgr"])
+    ).json()
     assert perf["collected"] == {"XOF": 25_000}
     assert (perf["promises_kept"], perf["kept_rate"]) == (1, 1.0)
 
 
 async def test_full_payment_settles_and_reversal_reopens(env: dict[str, Any]) -> None:
     await open_case(env, "K2", overdue=40_000)
-    await send(env, "payments.payment.received", "payments.PaymentReceived", "L-K2",
-               payment("PAY-K2", "K2", "L-K2", 40_000))
+    await send(
+        env,
+        "payments.payment.received",
+        "payments.PaymentReceived",
+        "L-K2",
+        payment("PAY-K2", "K2", "L-K2", 40_000),
+    )
 
     async def status_is(s: str) -> bool:
         case = await case_of(env, "K2")
         return case is not None and case["status"] == s
+
     await eventually(lambda: status_is("SETTLED"))
-    await send(env, "payments.payment.reversed", "payments.PaymentReversed", "L-K2", {
-        "payment_id": "REV-K2", "reference_number": "R", "original_payment_id": "PAY-K2",
-        "account_number": "L-K2", "cif": "K2", "amount": 40_000, "currency": "XOF",
-        "reason": "chargeback", "reversed_at": datetime.now(UTC)})
+    await send(
+        env,
+        "payments.payment.reversed",
+        "payments.PaymentReversed",
+        "L-K2",
+        {
+            "payment_id": "REV-K2",
+            "reference_number": "R",
+            "original_payment_id": "PAY-K2",
+            "account_number": "L-K2",
+            "cif": "K2",
+            "amount": 40_000,
+            "currency": "XOF",
+            "reason": "chargeback",
+            "reversed_at": datetime.now(UTC),
+        },
+    )
     await eventually(lambda: status_is("NEW"))
     async with env["db"].unit_of_work() as s:
-        net = (await s.execute(select(func.sum(PaymentCredit.amount))
-                               .where(PaymentCredit.cif == "K2"))).scalar_one()
+        net = (
+            await s.execute(select(func.sum(PaymentCredit.amount)).where(PaymentCredit.cif == "K2"))
+        ).scalar_one()
     assert net == 0
 
 
@@ -168,30 +249,39 @@ async def test_broken_promise_detected_by_job(env: dict[str, Any]) -> None:
         assert p.status == "BROKEN"
     case = await case_of(env, "K3")
     assert case is not None
-    assert (case["status"], case["broken_promises"], case["reminder_level"]) == (
-        "BROKEN_PROMISE", 1, "FIRM")
+    assert (case["status"], case["broken_promises"], case["reminder_level"]) == ("BROKEN_PROMISE", 1, "FIRM")
 
 
 async def test_outbox_publishes_workflow_events(env: dict[str, Any]) -> None:
     await open_case(env, "K4")
-    resp = await env["client"].post("/api/actions", headers=env["awa"],
-                                    json={"cif": "K4", "action_type": "SMS"})
+    resp = await env["client"].post(
+        "/api/actions", headers=env["awa"], json={"cif": "K4", "action_type": "SMS"}
+    )
     assert resp.status_code == 201
     consumer = AIOKafkaConsumer(
-        "collection.action.recorded", "collection.customer.assigned",
-        "collection.case.status_changed", bootstrap_servers=env["bootstrap"],
-        group_id=f"t-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest")
+        "collection.action.recorded",
+        "collection.customer.assigned",
+        "collection.case.status_changed",
+        bootstrap_servers=env["bootstrap"],
+        group_id=f"t-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     seen: set[str] = set()
     try:
+
         async def got_all() -> bool:
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 for r in records:
                     if r.key == b"K4":
                         seen.add(dict(r.headers)["event_type"].decode())
-            return {"collection.CustomerAssigned", "collection.CaseStatusChanged",
-                    "collection.ActionRecorded"} <= seen
+            return {
+                "collection.CustomerAssigned",
+                "collection.CaseStatusChanged",
+                "collection.ActionRecorded",
+            } <= seen
+
         await eventually(got_all, timeout=40)
     finally:
         await consumer.stop()

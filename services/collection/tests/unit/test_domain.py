@@ -33,19 +33,34 @@ from caisse_collection.domain.strategy import CaseFacts, ReminderLevel, Rule, de
 TODAY = date(2026, 3, 10)
 
 
-@pytest.mark.parametrize(("current", "target"), [
-    (S.NEW, S.IN_PROGRESS), (S.IN_PROGRESS, S.PROMISE), (S.PROMISE, S.BROKEN_PROMISE),
-    (S.BROKEN_PROMISE, S.PROMISE), (S.PROMISE, S.SETTLED), (S.LEGAL, S.WRITTEN_OFF),
-    (S.SETTLED, S.NEW), (S.WRITTEN_OFF, S.SETTLED),
-])
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.NEW, S.IN_PROGRESS),
+        (S.IN_PROGRESS, S.PROMISE),
+        (S.PROMISE, S.BROKEN_PROMISE),
+        (S.BROKEN_PROMISE, S.PROMISE),
+        (S.PROMISE, S.SETTLED),
+        (S.LEGAL, S.WRITTEN_OFF),
+        (S.SETTLED, S.NEW),
+        (S.WRITTEN_OFF, S.SETTLED),
+    ],
+)
 def test_allowed_transitions(current: S, target: S) -> None:
     assert check_transition(current, target) == target
 
 
-@pytest.mark.parametrize(("current", "target"), [
-    (S.NEW, S.BROKEN_PROMISE), (S.SETTLED, S.PROMISE), (S.WRITTEN_OFF, S.IN_PROGRESS),
-    (S.LEGAL, S.IN_PROGRESS), (S.IN_PROGRESS, S.IN_PROGRESS), (S.IN_PROGRESS, S.NEW),
-])
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.NEW, S.BROKEN_PROMISE),
+        (S.SETTLED, S.PROMISE),
+        (S.WRITTEN_OFF, S.IN_PROGRESS),
+        (S.LEGAL, S.IN_PROGRESS),
+        (S.IN_PROGRESS, S.IN_PROGRESS),
+        (S.IN_PROGRESS, S.NEW),
+    ],
+)
 def test_refused_transitions(current: S, target: S) -> None:
     with pytest.raises(InvalidTransition):
         check_transition(current, target)
@@ -65,23 +80,43 @@ def test_delinquency_reopens_and_settles() -> None:
 
 def test_buckets() -> None:
     assert [bucket_for(d) for d in (0, 1, 30, 31, 61, 91)] == [
-        "CURRENT", "1-30", "1-30", "31-60", "61-90", "90+"]
+        "CURRENT",
+        "1-30",
+        "1-30",
+        "31-60",
+        "61-90",
+        "90+",
+    ]
 
 
 def test_promise_kept_when_covered_in_window() -> None:
-    cov = apply_payment(promised=100, already_paid=40, payment=70, made_on=TODAY,
-                        due_date=TODAY, promised_on=date(2026, 3, 1))
+    cov = apply_payment(
+        promised=100, already_paid=40, payment=70, made_on=TODAY, due_date=TODAY, promised_on=date(2026, 3, 1)
+    )
     assert (cov.applied, cov.paid_total, cov.kept) == (60, 100, True)
-    partial = apply_payment(promised=100, already_paid=0, payment=30, made_on=TODAY,
-                            due_date=TODAY, promised_on=TODAY)
+    partial = apply_payment(
+        promised=100, already_paid=0, payment=30, made_on=TODAY, due_date=TODAY, promised_on=TODAY
+    )
     assert (partial.applied, partial.kept) == (30, False)
 
 
 def test_late_or_early_payment_does_not_keep_promise() -> None:
-    late = apply_payment(promised=100, already_paid=0, payment=100, made_on=date(2026, 3, 11),
-                         due_date=TODAY, promised_on=date(2026, 3, 1))
-    early = apply_payment(promised=100, already_paid=0, payment=100, made_on=date(2026, 2, 28),
-                          due_date=TODAY, promised_on=date(2026, 3, 1))
+    late = apply_payment(
+        promised=100,
+        already_paid=0,
+        payment=100,
+        made_on=date(2026, 3, 11),
+        due_date=TODAY,
+        promised_on=date(2026, 3, 1),
+    )
+    early = apply_payment(
+        promised=100,
+        already_paid=0,
+        payment=100,
+        made_on=date(2026, 2, 28),
+        due_date=TODAY,
+        promised_on=date(2026, 3, 1),
+    )
     assert late.applied == early.applied == 0
 
 
@@ -107,9 +142,10 @@ def test_broken_promises_escalate() -> None:
 
 
 def test_custom_rules_by_amount_and_rank() -> None:
-    rules = [Rule("big", 95, ActionType.VISIT, ReminderLevel.FIRM, rank=1,
-                  min_outstanding=1_000_000),
-             Rule("rest", 10, ActionType.SMS, ReminderLevel.FRIENDLY, rank=2)]
+    rules = [
+        Rule("big", 95, ActionType.VISIT, ReminderLevel.FIRM, rank=1, min_outstanding=1_000_000),
+        Rule("rest", 10, ActionType.SMS, ReminderLevel.FRIENDLY, rank=2),
+    ]
     assert decide(CaseFacts(3, 2_000_000), rules).rule == "big"
     assert decide(CaseFacts(3, 5_000), rules).rule == "rest"
 
@@ -117,9 +153,12 @@ def test_custom_rules_by_amount_and_rank() -> None:
 def test_validate_promise() -> None:
     terms = PromiseTerms(1000, "XOF", date(2026, 3, 20))
     validate_promise(ActionType.PROMISE_TO_PAY, terms, today=TODAY, max_days=30)
-    for bad in (None, PromiseTerms(0, "XOF", date(2026, 3, 20)),
-                PromiseTerms(10, "XOF", date(2026, 3, 1)),
-                PromiseTerms(10, "XOF", date(2026, 6, 1))):
+    for bad in (
+        None,
+        PromiseTerms(0, "XOF", date(2026, 3, 20)),
+        PromiseTerms(10, "XOF", date(2026, 3, 1)),
+        PromiseTerms(10, "XOF", date(2026, 6, 1)),
+    ):
         with pytest.raises(ActionInvalid):
             validate_promise(ActionType.PROMISE_TO_PAY, bad, today=TODAY, max_days=30)
     with pytest.raises(ActionInvalid):

@@ -1,6 +1,5 @@
 """FastAPI dependencies as Annotated aliases: session, settings, and actors per permission."""
 
-
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -33,8 +32,9 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 def _actor(permission: str) -> Callable[..., Awaitable[Actor]]:
     """Dependency: the caller must hold ``permission``; returns it with its agent profile."""
 
-    async def dep(session: SessionDep,
-                  principal: Annotated[Principal, Depends(require(permission))]) -> Actor:
+    async def dep(
+        session: SessionDep, principal: Annotated[Principal, Depends(require(permission))]
+    ) -> Actor:
         return await resolve_actor(session, principal)
 
     dep.__name__ = f"actor_{permission.replace(':', '_')}"

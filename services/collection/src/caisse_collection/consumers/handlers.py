@@ -20,19 +20,33 @@ CLOSED_LOAN_STATUSES = frozenset({"CLOSED", "PAID_OFF", "SETTLED"})
 
 
 def _delinquency_facts(p: dict[str, Any]) -> LoanFacts:
-    return LoanFacts(p["account_number"], p["cif"], p["currency"], p["days_past_due"],
-                     p["overdue_amount"], p["outstanding_amount"], p.get("institution_id"),
-                     p.get("agency_id"))
+    return LoanFacts(
+        p["account_number"],
+        p["cif"],
+        p["currency"],
+        p["days_past_due"],
+        p["overdue_amount"],
+        p["outstanding_amount"],
+        p.get("institution_id"),
+        p.get("agency_id"),
+    )
 
 
 def _loan_facts(p: dict[str, Any]) -> LoanFacts:
     closed = str(p.get("status", "")).upper() in CLOSED_LOAN_STATUSES
-    outstanding = (p["outstanding_principal"] + p.get("outstanding_interest", 0)
-                   + p.get("outstanding_penalties", 0))
-    return LoanFacts(p["account_number"], p["cif"], p["currency"],
-                     0 if closed else p.get("days_past_due", 0),
-                     0 if closed else p.get("overdue_amount", 0), outstanding,
-                     p.get("institution_id"), p.get("agency_id"))
+    outstanding = (
+        p["outstanding_principal"] + p.get("outstanding_interest", 0) + p.get("outstanding_penalties", 0)
+    )
+    return LoanFacts(
+        p["account_number"],
+        p["cif"],
+        p["currency"],
+        0 if closed else p.get("days_past_due", 0),
+        0 if closed else p.get("overdue_amount", 0),
+        outstanding,
+        p.get("institution_id"),
+        p.get("agency_id"),
+    )
 
 
 def make_handlers(*, auto_assign: bool) -> dict[str, Handler]:
@@ -41,19 +55,37 @@ def make_handlers(*, auto_assign: bool) -> dict[str, Handler]:
     def loan_handler(to_facts: Callable[[dict[str, Any]], LoanFacts]) -> Handler:
         async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
             await apply_loan_facts(session, to_facts(event.payload), auto_assign=auto_assign)
+
         return handle
 
     async def payment_received(session: AsyncSession, event: ReceivedEvent) -> None:
         p = event.payload
-        await on_payment(session, PaymentFacts(p["payment_id"], p.get("account_number"),
-                                               p.get("cif"), p["amount"], p["currency"],
-                                               p["paid_at"]))
+        await on_payment(
+            session,
+            PaymentFacts(
+                p["payment_id"],
+                p.get("account_number"),
+                p.get("cif"),
+                p["amount"],
+                p["currency"],
+                p["paid_at"],
+            ),
+        )
 
     async def payment_reversed(session: AsyncSession, event: ReceivedEvent) -> None:
         p = event.payload
-        await on_reversal(session, PaymentFacts(
-            p["payment_id"], p.get("account_number"), p.get("cif"), p["amount"], p["currency"],
-            p["reversed_at"], original_payment_id=p["original_payment_id"]))
+        await on_reversal(
+            session,
+            PaymentFacts(
+                p["payment_id"],
+                p.get("account_number"),
+                p.get("cif"),
+                p["amount"],
+                p["currency"],
+                p["reversed_at"],
+                original_payment_id=p["original_payment_id"],
+            ),
+        )
 
     return {
         TOPIC_DELINQUENCY: loan_handler(_delinquency_facts),

@@ -21,9 +21,7 @@ from caisse_collection.db.models import (
 )
 
 
-async def agent_by_user(
-    session: AsyncSession, user_id: str, institution_id: str | None
-) -> Agent | None:
+async def agent_by_user(session: AsyncSession, user_id: str, institution_id: str | None) -> Agent | None:
     """The agent profile of an auth subject in an institution."""
     stmt = select(Agent).where(Agent.user_id == user_id)
     if institution_id is not None:
@@ -53,9 +51,7 @@ async def list_teams(session: AsyncSession, institution_id: str | None) -> Seque
     return (await session.execute(stmt)).scalars().all()
 
 
-async def case_by_cif(
-    session: AsyncSession, cif: str, *, lock: bool = False
-) -> CustomerCase | None:
+async def case_by_cif(session: AsyncSession, cif: str, *, lock: bool = False) -> CustomerCase | None:
     """The customer's case (optionally locked FOR UPDATE: events and requests serialize on it)."""
     stmt = select(CustomerCase).where(CustomerCase.cif == cif)
     if lock:
@@ -65,8 +61,12 @@ async def case_by_cif(
 
 async def case_by_account(session: AsyncSession, account_number: str) -> CustomerCase | None:
     """The case holding a loan account."""
-    stmt = (select(CustomerCase).join(CaseLoan, CaseLoan.case_id == CustomerCase.id)
-            .where(CaseLoan.account_number == account_number).with_for_update(of=CustomerCase))
+    stmt = (
+        select(CustomerCase)
+        .join(CaseLoan, CaseLoan.case_id == CustomerCase.id)
+        .where(CaseLoan.account_number == account_number)
+        .with_for_update(of=CustomerCase)
+    )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -78,8 +78,11 @@ async def loans_of_case(session: AsyncSession, case_id: uuid.UUID) -> Sequence[C
 
 async def case_history(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CustomerCaseAction]:
     """Case actions, oldest first."""
-    stmt = (select(CustomerCaseAction).where(CustomerCaseAction.case_id == case_id)
-            .order_by(CustomerCaseAction.created_at, CustomerCaseAction.id))
+    stmt = (
+        select(CustomerCaseAction)
+        .where(CustomerCaseAction.case_id == case_id)
+        .order_by(CustomerCaseAction.created_at, CustomerCaseAction.id)
+    )
     return (await session.execute(stmt)).scalars().all()
 
 
@@ -97,8 +100,12 @@ async def active_assignment(session: AsyncSession, cif: str) -> CustomerAgent | 
 
 async def last_agent_of(session: AsyncSession, cif: str) -> uuid.UUID | None:
     """The agent the customer had most recently (to keep them together where possible)."""
-    stmt = (select(CustomerAgent.agent_id).where(CustomerAgent.cif == cif)
-            .order_by(CustomerAgent.assigned_at.desc()).limit(1))
+    stmt = (
+        select(CustomerAgent.agent_id)
+        .where(CustomerAgent.cif == cif)
+        .order_by(CustomerAgent.assigned_at.desc())
+        .limit(1)
+    )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -117,24 +124,23 @@ async def end_assignment(session: AsyncSession, assignment: CustomerAgent) -> No
 
 async def pending_promises(session: AsyncSession, case_id: uuid.UUID) -> Sequence[PromiseToPay]:
     """Pending promises of a case, earliest due first, locked."""
-    stmt = (select(PromiseToPay)
-            .where(PromiseToPay.case_id == case_id, PromiseToPay.status == "PENDING")
-            .order_by(PromiseToPay.due_date, PromiseToPay.created_at).with_for_update())
+    stmt = (
+        select(PromiseToPay)
+        .where(PromiseToPay.case_id == case_id, PromiseToPay.status == "PENDING")
+        .order_by(PromiseToPay.due_date, PromiseToPay.created_at)
+        .with_for_update()
+    )
     return (await session.execute(stmt)).scalars().all()
 
 
-async def strategy_rules(
-    session: AsyncSession, institution_id: str | None
-) -> Sequence[StrategyRule]:
+async def strategy_rules(session: AsyncSession, institution_id: str | None) -> Sequence[StrategyRule]:
     """Active rules of an institution."""
-    stmt = select(StrategyRule).where(StrategyRule.active.is_(True),
-                                      StrategyRule.institution_id.is_not_distinct_from(institution_id))
+    stmt = select(StrategyRule).where(
+        StrategyRule.active.is_(True), StrategyRule.institution_id.is_not_distinct_from(institution_id)
+    )
     return (await session.execute(stmt.order_by(StrategyRule.rank))).scalars().all()
 
 
-async def set_case_agent(
-    session: AsyncSession, case_id: uuid.UUID, agent_id: uuid.UUID | None
-) -> None:
+async def set_case_agent(session: AsyncSession, case_id: uuid.UUID, agent_id: uuid.UUID | None) -> None:
     """Denormalised current agent of a case."""
-    await session.execute(update(CustomerCase).where(CustomerCase.id == case_id)
-                          .values(agent_id=agent_id))
+    await session.execute(update(CustomerCase).where(CustomerCase.id == case_id).values(agent_id=agent_id))

@@ -37,8 +37,14 @@ class ActionResult(StrEnum):
 
 # Actions that count as a contact attempt in performance figures.
 CONTACT_TYPES: frozenset[ActionType] = frozenset(
-    {ActionType.CALL, ActionType.SMS, ActionType.EMAIL, ActionType.VISIT, ActionType.LETTER,
-     ActionType.PROMISE_TO_PAY}
+    {
+        ActionType.CALL,
+        ActionType.SMS,
+        ActionType.EMAIL,
+        ActionType.VISIT,
+        ActionType.LETTER,
+        ActionType.PROMISE_TO_PAY,
+    }
 )
 
 

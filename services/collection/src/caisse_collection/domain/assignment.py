@@ -66,9 +66,12 @@ class Balancer:
         key = (bucket, region)
         pool = self._pools.get(key)
         if pool is None:
-            eligible = [a for a in self.agents.values()
-                        if (not a.buckets or bucket in a.buckets)
-                        and (a.region is None or region is None or a.region == region)]
+            eligible = [
+                a
+                for a in self.agents.values()
+                if (not a.buckets or bucket in a.buckets)
+                and (a.region is None or region is None or a.region == region)
+            ]
             pool = _Pool(eligible, [(self._score(a), a.version, a.agent_id) for a in eligible])
             heapq.heapify(pool.heap)
             self._pools[key] = pool

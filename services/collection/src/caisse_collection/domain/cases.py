@@ -28,9 +28,7 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     S.SETTLED: frozenset({S.NEW}),
     S.WRITTEN_OFF: frozenset({S.SETTLED}),
 }
-OPEN_STATUSES: frozenset[CaseStatus] = frozenset(
-    {S.NEW, S.IN_PROGRESS, S.PROMISE, S.BROKEN_PROMISE, S.LEGAL}
-)
+OPEN_STATUSES: frozenset[CaseStatus] = frozenset({S.NEW, S.IN_PROGRESS, S.PROMISE, S.BROKEN_PROMISE, S.LEGAL})
 RESOLVED_STATUSES: frozenset[CaseStatus] = frozenset({S.SETTLED, S.WRITTEN_OFF})
 
 
@@ -55,9 +53,7 @@ def check_transition(current: CaseStatus, target: CaseStatus) -> CaseStatus:
     return target
 
 
-def status_after_payment(
-    current: CaseStatus, *, arrears_left: int, promise_kept: bool
-) -> CaseStatus:
+def status_after_payment(current: CaseStatus, *, arrears_left: int, promise_kept: bool) -> CaseStatus:
     """Status after a payment: settled when arrears are cleared, worked on after a kept promise."""
     if arrears_left <= 0 and can_transition(current, S.SETTLED):
         return S.SETTLED
@@ -66,9 +62,7 @@ def status_after_payment(
     return current
 
 
-def status_after_delinquency(
-    current: CaseStatus, *, arrears: int, days_past_due: int
-) -> CaseStatus:
+def status_after_delinquency(current: CaseStatus, *, arrears: int, days_past_due: int) -> CaseStatus:
     """Status after bank-sync figures: reopen a settled case late again, settle a cleared one."""
     late = arrears > 0 or days_past_due > 0
     if current == S.SETTLED and late:

@@ -26,7 +26,12 @@ class Coverage:
 
 
 def apply_payment(
-    *, promised: int, already_paid: int, payment: int, made_on: date, due_date: date,
+    *,
+    promised: int,
+    already_paid: int,
+    payment: int,
+    made_on: date,
+    due_date: date,
     promised_on: date,
 ) -> Coverage:
     """Apply a payment to a pending promise: it counts only if paid between promise and due date."""
@@ -42,8 +47,9 @@ def is_broken(status: PromiseStatus, due_date: date, today: date) -> bool:
     return status == PromiseStatus.PENDING and due_date < today
 
 
-def after_reversal(paid_total: int, reversed_amount: int, promised: int, due_date: date,
-                   today: date) -> tuple[int, PromiseStatus]:
+def after_reversal(
+    paid_total: int, reversed_amount: int, promised: int, due_date: date, today: date
+) -> tuple[int, PromiseStatus]:
     """Paid total and status of a promise after a payment that covered it is reversed."""
     paid = max(paid_total - reversed_amount, 0)
     if paid >= promised:

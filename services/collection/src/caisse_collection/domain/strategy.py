@@ -18,8 +18,11 @@ class ReminderLevel(StrEnum):
     FINAL = "FINAL"
 
 
-_ESCALATION = {ReminderLevel.FRIENDLY: ReminderLevel.FIRM, ReminderLevel.FIRM: ReminderLevel.FINAL,
-               ReminderLevel.FINAL: ReminderLevel.FINAL}
+_ESCALATION = {
+    ReminderLevel.FRIENDLY: ReminderLevel.FIRM,
+    ReminderLevel.FIRM: ReminderLevel.FINAL,
+    ReminderLevel.FINAL: ReminderLevel.FINAL,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +43,8 @@ class Rule:
     def matches(self, case: CaseFacts) -> bool:
         """True if every bound of the rule holds for the case."""
         checks = (
-            (self.min_dpd, case.days_past_due, True), (self.max_dpd, case.days_past_due, False),
+            (self.min_dpd, case.days_past_due, True),
+            (self.max_dpd, case.days_past_due, False),
             (self.min_outstanding, case.outstanding, True),
             (self.max_outstanding, case.outstanding, False),
             (self.min_broken_promises, case.broken_promises, True),
@@ -91,5 +95,6 @@ def decide(case: CaseFacts, rules: Sequence[Rule] = DEFAULT_RULES) -> Decision:
     if case.broken_promises > 0:
         level = _ESCALATION[level]
         priority += 10 * min(case.broken_promises, 3)
-    return Decision(priority=min(priority, 100), next_action=rule.next_action,
-                    reminder_level=level, rule=rule.name)
+    return Decision(
+        priority=min(priority, 100), next_action=rule.next_action, reminder_level=level, rule=rule.name
+    )

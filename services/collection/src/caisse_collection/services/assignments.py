@@ -31,8 +31,9 @@ class Workload:
     by_status: dict[str, int]
 
 
-async def assign(session: AsyncSession, case: CustomerCase, agent: Agent, *, method: str,
-                 by: str, reason: str | None) -> CustomerAgent:
+async def assign(
+    session: AsyncSession, case: CustomerCase, agent: Agent, *, method: str, by: str, reason: str | None
+) -> CustomerAgent:
     """Give a case to an agent: ends the current assignment (history), publishes the event."""
     if agent.status != "ACTIVE":
         raise RuleViolation("agent is not active")
@@ -44,9 +45,17 @@ async def assign(session: AsyncSession, case: CustomerCase, agent: Agent, *, met
     previous = current.agent_id if current else None
     if current is not None:
         await repo.end_assignment(session, current)
-    row = CustomerAgent(id=uuid.uuid4(), cif=case.cif, case_id=case.id, agent_id=agent.id,
-                        institution_id=case.institution_id, method=method, reason=reason,
-                        assigned_by=by, active=True)
+    row = CustomerAgent(
+        id=uuid.uuid4(),
+        cif=case.cif,
+        case_id=case.id,
+        agent_id=agent.id,
+        institution_id=case.institution_id,
+        method=method,
+        reason=reason,
+        assigned_by=by,
+        active=True,
+    )
     session.add(row)
     case.agent_id = agent.id
     await session.flush()
@@ -59,16 +68,18 @@ async def _agent_in_scope(session: AsyncSession, actor: Actor, agent_id: uuid.UU
     return check_agent(actor, agent, self_only=False)
 
 
-async def manual_assign(session: AsyncSession, actor: Actor, cif: str, agent_id: uuid.UUID,
-                        reason: str | None) -> CustomerAgent:
+async def manual_assign(
+    session: AsyncSession, actor: Actor, cif: str, agent_id: uuid.UUID, reason: str | None
+) -> CustomerAgent:
     """``POST /api/assignments``: assign (or reassign) a customer to a chosen agent."""
     case = check_case(actor, await repo.case_by_cif(session, cif, lock=True))
     agent = await _agent_in_scope(session, actor, agent_id)
     return await assign(session, case, agent, method=MANUAL, by=actor.subject, reason=reason)
 
 
-async def reassign(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID,
-                   agent_id: uuid.UUID, reason: str | None) -> CustomerAgent:
+async def reassign(
+    session: AsyncSession, actor: Actor, assignment_id: uuid.UUID, agent_id: uuid.UUID, reason: str | None
+) -> CustomerAgent:
     """``PUT /api/assignments/:id``: move an active assignment to another agent."""
     current = await session.get(CustomerAgent, assignment_id)
     if current is None or not actor.principal.can_see_institution(current.institution_id):
@@ -78,92 +89,155 @@ async def reassign(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID
     return await manual_assign(session, actor, current.cif, agent_id, reason)
 
 
-async def bulk_assign(session: AsyncSession, actor: Actor, cifs: Sequence[str],
-                      agent_id: uuid.UUID | None, reason: str | None) -> list[CustomerAgent]:
+async def bulk_assign(
+    session: AsyncSession, actor: Actor, cifs: Sequence[str], agent_id: uuid.UUID | None, reason: str | None
+) -> list[CustomerAgent]:
     """Assign many customers: all to one agent, or balanced automatically when no agent is given."""
     cases = [check_case(actor, await repo.case_by_cif(session, c, lock=True)) for c in cifs]
     if agent_id is None:
         return await balance(session, cases, actor.institution_id, by=actor.subject, method=BULK)
     agent = await _agent_in_scope(session, actor, agent_id)
-    return [await assign(session, c, agent, method=BULK, by=actor.subject, reason=reason)
-            for c in cases]
+    return [await assign(session, c, agent, method=BULK, by=actor.subject, reason=reason) for c in cases]
 
 
-async def agent_loads(session: AsyncSession, institution_id: str | None,
-                      team_id: uuid.UUID | None = None) -> dict[uuid.UUID, AgentLoad]:
+async def agent_loads(
+    session: AsyncSession, institution_id: str | None, team_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, AgentLoad]:
     """Active agents of an institution with their current load and team/region rules."""
-    book = (select(CustomerAgent.agent_id, func.count().label("n"),
-                   func.coalesce(func.sum(CustomerCase.outstanding_amount), 0).label("amt"))
-            .join(CustomerCase, CustomerCase.id == CustomerAgent.case_id)
-            .where(CustomerAgent.active.is_(True)).group_by(CustomerAgent.agent_id).subquery())
-    stmt = (select(Agent, Team.buckets, Team.region, book.c.n, book.c.amt)
-            .outerjoin(Team, Team.id == Agent.team_id).outerjoin(book, book.c.agent_id == Agent.id)
-            .where(Agent.status == "ACTIVE",
-                   Agent.institution_id.is_not_distinct_from(institution_id)))
+    book = (
+        select(
+            CustomerAgent.agent_id,
+            func.count().label("n"),
+            func.coalesce(func.sum(CustomerCase.outstanding_amount), 0).label("amt"),
+        )
+        .join(CustomerCase, CustomerCase.id == CustomerAgent.case_id)
+        .where(CustomerAgent.active.is_(True))
+        .group_by(CustomerAgent.agent_id)
+        .subquery()
+    )
+    stmt = (
+        select(Agent, Team.buckets, Team.region, book.c.n, book.c.amt)
+        .outerjoin(Team, Team.id == Agent.team_id)
+        .outerjoin(book, book.c.agent_id == Agent.id)
+        .where(Agent.status == "ACTIVE", Agent.institution_id.is_not_distinct_from(institution_id))
+    )
     if team_id is not None:
         stmt = stmt.where(Agent.team_id == team_id)
     loads: dict[uuid.UUID, AgentLoad] = {}
     for agent, buckets, team_region, n, amt in (await session.execute(stmt)).all():
         loads[agent.id] = AgentLoad(
-            str(agent.id), count=int(n or 0), amount=int(amt or 0), capacity=agent.max_workload,
-            buckets=frozenset(buckets or ()), region=agent.region or team_region)
+            str(agent.id),
+            count=int(n or 0),
+            amount=int(amt or 0),
+            capacity=agent.max_workload,
+            buckets=frozenset(buckets or ()),
+            region=agent.region or team_region,
+        )
     return loads
 
 
-async def balance(session: AsyncSession, cases: Sequence[CustomerCase], institution_id: str | None,
-                  *, by: str, method: str = AUTO, team_id: uuid.UUID | None = None,
-                  ) -> list[CustomerAgent]:
+async def balance(
+    session: AsyncSession,
+    cases: Sequence[CustomerCase],
+    institution_id: str | None,
+    *,
+    by: str,
+    method: str = AUTO,
+    team_id: uuid.UUID | None = None,
+) -> list[CustomerAgent]:
     """Place cases with the balancer (keeping previous agents where possible) and assign them."""
     loads = await agent_loads(session, institution_id, team_id)
     if not loads:
         raise RuleViolation("no active agent can take these customers")
-    todo = [CaseToAssign(str(c.id), c.outstanding_amount, c.bucket, c.region,
-                         str(prev) if (prev := await repo.last_agent_of(session, c.cif)) else None)
-            for c in cases]
+    todo = [
+        CaseToAssign(
+            str(c.id),
+            c.outstanding_amount,
+            c.bucket,
+            c.region,
+            str(prev) if (prev := await repo.last_agent_of(session, c.cif)) else None,
+        )
+        for c in cases
+    ]
     placed = Balancer(loads.values()).assign_all(todo)
-    agents = {a.id: a for a in (await session.execute(
-        select(Agent).where(Agent.id.in_(list(loads))))).scalars()}
+    agents = {
+        a.id: a for a in (await session.execute(select(Agent).where(Agent.id.in_(list(loads))))).scalars()
+    }
     out: list[CustomerAgent] = []
     for case in cases:
         agent_id = placed.get(str(case.id))
         if agent_id is not None:
-            out.append(await assign(session, case, agents[uuid.UUID(agent_id)], method=method,
-                                    by=by, reason="automatic assignment"))
+            out.append(
+                await assign(
+                    session,
+                    case,
+                    agents[uuid.UUID(agent_id)],
+                    method=method,
+                    by=by,
+                    reason="automatic assignment",
+                )
+            )
     return out
 
 
-async def auto_assign_open_cases(session: AsyncSession, institution_id: str | None, *, by: str,
-                                 team_id: uuid.UUID | None = None) -> int:
+async def auto_assign_open_cases(
+    session: AsyncSession, institution_id: str | None, *, by: str, team_id: uuid.UUID | None = None
+) -> int:
     """Bulk automatic assignment of every open unassigned case of an institution (set-based)."""
     loads = await agent_loads(session, institution_id, team_id)
     if not loads:
         return 0
-    rows = (await session.execute(text(
-        "SELECT c.id, c.cif, c.outstanding_amount, c.bucket, c.region, "
-        "(SELECT ca.agent_id FROM collection.customer_agent ca WHERE ca.cif = c.cif "
-        " ORDER BY ca.assigned_at DESC LIMIT 1) AS prev "
-        "FROM collection.customer_case c WHERE c.agent_id IS NULL AND c.status = ANY(:open) "
-        "AND c.institution_id IS NOT DISTINCT FROM :inst"),
-        {"open": [s.value for s in OPEN_STATUSES], "inst": institution_id})).all()
-    todo = [CaseToAssign(str(r.id), r.outstanding_amount, r.bucket, r.region,
-                         str(r.prev) if r.prev else None) for r in rows]
+    rows = (
+        await session.execute(
+            text(
+                "SELECT c.id, c.cif, c.outstanding_amount, c.bucket, c.region, "
+                "(SELECT ca.agent_id FROM collection.customer_agent ca WHERE ca.cif = c.cif "
+                " ORDER BY ca.assigned_at DESC LIMIT 1) AS prev "
+                "FROM collection.customer_case c WHERE c.agent_id IS NULL AND c.status = ANY(:open) "
+                "AND c.institution_id IS NOT DISTINCT FROM :inst"
+            ),
+            {"open": [s.value for s in OPEN_STATUSES], "inst": institution_id},
+        )
+    ).all()
+    todo = [
+        CaseToAssign(str(r.id), r.outstanding_amount, r.bucket, r.region, str(r.prev) if r.prev else None)
+        for r in rows
+    ]
     placed = Balancer(loads.values()).assign_all(todo)
-    teams = dict((await session.execute(select(Agent.id, Agent.team_id).where(
-        Agent.id.in_(list(loads))))).tuples().all())
+    teams = dict(
+        (await session.execute(select(Agent.id, Agent.team_id).where(Agent.id.in_(list(loads)))))
+        .tuples()
+        .all()
+    )
     by_case = {str(r.id): r for r in rows}
-    new_rows = [{"id": uuid.uuid4(), "cif": by_case[cid].cif, "case_id": uuid.UUID(cid),
-                 "agent_id": uuid.UUID(aid), "institution_id": institution_id, "method": AUTO,
-                 "reason": "automatic assignment", "assigned_by": by, "active": True}
-                for cid, aid in placed.items()]
+    new_rows = [
+        {
+            "id": uuid.uuid4(),
+            "cif": by_case[cid].cif,
+            "case_id": uuid.UUID(cid),
+            "agent_id": uuid.UUID(aid),
+            "institution_id": institution_id,
+            "method": AUTO,
+            "reason": "automatic assignment",
+            "assigned_by": by,
+            "active": True,
+        }
+        for cid, aid in placed.items()
+    ]
     if not new_rows:
         return 0
     await session.execute(insert(CustomerAgent), new_rows)
-    await session.execute(text(
-        "UPDATE collection.customer_case c SET agent_id = ca.agent_id "
-        "FROM collection.customer_agent ca "
-        "WHERE ca.case_id = c.id AND ca.active AND c.agent_id IS NULL"))
-    await add_events(session, [events.customer_assigned(
-        CustomerAgent(**r), None, teams.get(r["agent_id"])) for r in new_rows])
+    await session.execute(
+        text(
+            "UPDATE collection.customer_case c SET agent_id = ca.agent_id "
+            "FROM collection.customer_agent ca "
+            "WHERE ca.case_id = c.id AND ca.active AND c.agent_id IS NULL"
+        )
+    )
+    await add_events(
+        session,
+        [events.customer_assigned(CustomerAgent(**r), None, teams.get(r["agent_id"])) for r in new_rows],
+    )
     return len(new_rows)
 
 
@@ -177,8 +251,9 @@ async def auto_assign_case(session: AsyncSession, case: CustomerCase, *, by: str
         return  # no agent configured yet: the case waits for a manual or bulk assignment
 
 
-async def agent_assignments(session: AsyncSession, actor: Actor, agent_id: uuid.UUID,
-                            include_ended: bool) -> Sequence[CustomerAgent]:
+async def agent_assignments(
+    session: AsyncSession, actor: Actor, agent_id: uuid.UUID, include_ended: bool
+) -> Sequence[CustomerAgent]:
     """``GET /api/assignments/agent/:agentId``."""
     agent = check_agent(actor, await session.get(Agent, agent_id))
     conds = [CustomerAgent.agent_id == agent.id]
@@ -187,9 +262,7 @@ async def agent_assignments(session: AsyncSession, actor: Actor, agent_id: uuid.
     return await repo.assignments_where(session, *conds)
 
 
-async def customer_history(
-    session: AsyncSession, actor: Actor, cif: str
-) -> Sequence[CustomerAgent]:
+async def customer_history(session: AsyncSession, actor: Actor, cif: str) -> Sequence[CustomerAgent]:
     """Assignment history of a customer, newest first."""
     check_case(actor, await repo.case_by_cif(session, cif))
     return await repo.assignments_where(session, CustomerAgent.cif == cif)
@@ -198,13 +271,18 @@ async def customer_history(
 async def workload(session: AsyncSession, actor: Actor, agent_id: uuid.UUID) -> Workload:
     """An agent's current workload."""
     agent = check_agent(actor, await session.get(Agent, agent_id))
-    rows = (await session.execute(
-        select(CustomerCase.status, func.count(), func.coalesce(func.sum(
-            CustomerCase.outstanding_amount), 0))
-        .join(CustomerAgent, CustomerAgent.case_id == CustomerCase.id)
-        .where(CustomerAgent.agent_id == agent.id, CustomerAgent.active.is_(True))
-        .group_by(CustomerCase.status))).all()
+    rows = (
+        await session.execute(
+            select(
+                CustomerCase.status, func.count(), func.coalesce(func.sum(CustomerCase.outstanding_amount), 0)
+            )
+            .join(CustomerAgent, CustomerAgent.case_id == CustomerCase.id)
+            .where(CustomerAgent.agent_id == agent.id, CustomerAgent.active.is_(True))
+            .group_by(CustomerCase.status)
+        )
+    ).all()
     if not agent:
         raise AgentNotFound("no such agent")
-    return Workload(agent.id, sum(r[1] for r in rows), sum(int(r[2]) for r in rows),
-                    {r[0]: r[1] for r in rows})
+    return Workload(
+        agent.id, sum(r[1] for r in rows), sum(int(r[2]) for r in rows), {r[0]: r[1] for r in rows}
+    )

@@ -44,8 +44,9 @@ class LoanFacts:
     agency_id: str | None
 
 
-async def change_status(session: AsyncSession, case: CustomerCase, target: CaseStatus, *,
-                        by: str, reason: str | None) -> bool:
+async def change_status(
+    session: AsyncSession, case: CustomerCase, target: CaseStatus, *, by: str, reason: str | None
+) -> bool:
     """Move a case through the state machine (409 if refused); False when already there."""
     current = CaseStatus(case.status)
     if current == target:
@@ -53,22 +54,31 @@ async def change_status(session: AsyncSession, case: CustomerCase, target: CaseS
     try:
         check_transition(current, target)
     except InvalidTransition as exc:
-        raise InvalidStatusTransition(str(exc), current=current.value,
-                                      target=target.value) from None
+        raise InvalidStatusTransition(str(exc), current=current.value, target=target.value) from None
     case.status = target.value
     case.updated_at = datetime.now(UTC)
     case.resolved_at = case.updated_at if target in RESOLVED_STATUSES else None
-    session.add(CustomerCaseAction(
-        id=uuid.uuid4(), case_id=case.id, cif=case.cif, action="STATUS_CHANGE",
-        from_status=current.value, to_status=target.value, note=reason, actor=by,
-        agent_id=case.agent_id))
+    session.add(
+        CustomerCaseAction(
+            id=uuid.uuid4(),
+            case_id=case.id,
+            cif=case.cif,
+            action="STATUS_CHANGE",
+            from_status=current.value,
+            to_status=target.value,
+            note=reason,
+            actor=by,
+            agent_id=case.agent_id,
+        )
+    )
     await session.flush()
     await add_event(session, events.status_changed(case, current.value, reason, by))
     return True
 
 
-async def refresh_strategy(session: AsyncSession, case: CustomerCase,
-                           rules: Sequence[Rule] | None = None) -> None:
+async def refresh_strategy(
+    session: AsyncSession, case: CustomerCase, rules: Sequence[Rule] | None = None
+) -> None:
     """Recompute priority, next action and reminder level from the strategy rules."""
     if rules is None:
         rules = [rule_of(r) for r in await repo.strategy_rules(session, case.institution_id)]
@@ -79,9 +89,18 @@ async def refresh_strategy(session: AsyncSession, case: CustomerCase,
 
 def rule_of(row: StrategyRule) -> Rule:
     """Domain rule from a stored strategy row."""
-    return Rule(row.name, row.priority, ActionType(row.next_action),
-                ReminderLevel(row.reminder_level), row.rank, row.min_dpd, row.max_dpd,
-                row.min_outstanding, row.max_outstanding, row.min_broken_promises)
+    return Rule(
+        row.name,
+        row.priority,
+        ActionType(row.next_action),
+        ReminderLevel(row.reminder_level),
+        row.rank,
+        row.min_dpd,
+        row.max_dpd,
+        row.min_outstanding,
+        row.max_outstanding,
+        row.min_broken_promises,
+    )
 
 
 async def recompute_figures(session: AsyncSession, case: CustomerCase) -> None:
@@ -96,14 +115,34 @@ async def recompute_figures(session: AsyncSession, case: CustomerCase) -> None:
 
 
 async def _open_case(session: AsyncSession, f: LoanFacts) -> CustomerCase:
-    case = CustomerCase(id=uuid.uuid4(), cif=f.cif, institution_id=f.institution_id,
-                        region=f.agency_id, status=CaseStatus.NEW.value, currency=f.currency,
-                        days_past_due=0, bucket="CURRENT", overdue_amount=0, outstanding_amount=0,
-                        priority=0, contact_count=0, broken_promises=0)
+    case = CustomerCase(
+        id=uuid.uuid4(),
+        cif=f.cif,
+        institution_id=f.institution_id,
+        region=f.agency_id,
+        status=CaseStatus.NEW.value,
+        currency=f.currency,
+        days_past_due=0,
+        bucket="CURRENT",
+        overdue_amount=0,
+        outstanding_amount=0,
+        priority=0,
+        contact_count=0,
+        broken_promises=0,
+    )
     session.add(case)
-    session.add(CustomerCaseAction(id=uuid.uuid4(), case_id=case.id, cif=f.cif, action="OPENED",
-                                   from_status=None, to_status=CaseStatus.NEW.value,
-                                   note=f"loan {f.account_number} delinquent", actor=SYSTEM))
+    session.add(
+        CustomerCaseAction(
+            id=uuid.uuid4(),
+            case_id=case.id,
+            cif=f.cif,
+            action="OPENED",
+            from_status=None,
+            to_status=CaseStatus.NEW.value,
+            note=f"loan {f.account_number} delinquent",
+            actor=SYSTEM,
+        )
+    )
     await session.flush()
     return case
 
@@ -135,16 +174,18 @@ async def apply_loan_facts(session: AsyncSession, f: LoanFacts, *, auto_assign: 
     await recompute_figures(session, case)
     if opened:
         await add_event(session, events.status_changed(case, None, "loan delinquent", SYSTEM))
-    target = status_after_delinquency(CaseStatus(case.status), arrears=case.overdue_amount,
-                                      days_past_due=case.days_past_due)
+    target = status_after_delinquency(
+        CaseStatus(case.status), arrears=case.overdue_amount, days_past_due=case.days_past_due
+    )
     await change_status(session, case, target, by=SYSTEM, reason="bank-sync figures")
     await refresh_strategy(session, case)
     if auto_assign and case.status not in {s.value for s in RESOLVED_STATUSES}:
         await auto_assign_case(session, case, by=SYSTEM)
 
 
-async def record_case_action(session: AsyncSession, actor: Actor, cif: str, action: str,
-                             to_status: CaseStatus | None, note: str | None) -> CustomerCaseAction:
+async def record_case_action(
+    session: AsyncSession, actor: Actor, cif: str, action: str, to_status: CaseStatus | None, note: str | None
+) -> CustomerCaseAction:
     """``POST /api/cases``: a status change (through the state machine) or a note on the case."""
     case = check_case(actor, await repo.case_by_cif(session, cif, lock=True))
     if action == "STATUS_CHANGE":
@@ -154,9 +195,17 @@ async def record_case_action(session: AsyncSession, actor: Actor, cif: str, acti
             raise InvalidStatusTransition(f"case is already {to_status}")
         history = await repo.case_history(session, case.id)
         return history[-1]
-    row = CustomerCaseAction(id=uuid.uuid4(), case_id=case.id, cif=cif, action=action,
-                             from_status=case.status, to_status=case.status, note=note,
-                             actor=actor.subject, agent_id=actor.agent_id)
+    row = CustomerCaseAction(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        cif=cif,
+        action=action,
+        from_status=case.status,
+        to_status=case.status,
+        note=note,
+        actor=actor.subject,
+        agent_id=actor.agent_id,
+    )
     session.add(row)
     await session.flush()
     return row
@@ -168,8 +217,7 @@ async def history(session: AsyncSession, actor: Actor, cif: str) -> Sequence[Cus
     return await repo.case_history(session, case.id)
 
 
-async def get_case(session: AsyncSession, actor: Actor, cif: str) -> tuple[CustomerCase,
-                                                                          Sequence[CaseLoan]]:
+async def get_case(session: AsyncSession, actor: Actor, cif: str) -> tuple[CustomerCase, Sequence[CaseLoan]]:
     """The customer's case and its loans."""
     case = check_case(actor, await repo.case_by_cif(session, cif))
     return case, await repo.loans_of_case(session, case.id)

@@ -45,15 +45,33 @@ async def _find_case(session: AsyncSession, p: PaymentFacts) -> CustomerCase | N
     return case
 
 
-async def _credit(session: AsyncSession, case: CustomerCase, p: PaymentFacts,
-                  promise: PromiseToPay | None, applied: int, amount: int) -> bool:
+async def _credit(
+    session: AsyncSession,
+    case: CustomerCase,
+    p: PaymentFacts,
+    promise: PromiseToPay | None,
+    applied: int,
+    amount: int,
+) -> bool:
     """Insert the credit row; False if this payment was already credited."""
-    result = await session.execute(insert(PaymentCredit).values(
-        payment_id=p.payment_id, original_payment_id=p.original_payment_id, case_id=case.id,
-        cif=case.cif, account_number=p.account_number, agent_id=case.agent_id,
-        promise_id=promise.id if promise else None, promise_applied=applied, amount=amount,
-        currency=p.currency, paid_at=p.at).on_conflict_do_nothing().returning(
-        PaymentCredit.payment_id))
+    result = await session.execute(
+        insert(PaymentCredit)
+        .values(
+            payment_id=p.payment_id,
+            original_payment_id=p.original_payment_id,
+            case_id=case.id,
+            cif=case.cif,
+            account_number=p.account_number,
+            agent_id=case.agent_id,
+            promise_id=promise.id if promise else None,
+            promise_applied=applied,
+            amount=amount,
+            currency=p.currency,
+            paid_at=p.at,
+        )
+        .on_conflict_do_nothing()
+        .returning(PaymentCredit.payment_id)
+    )
     return result.scalar_one_or_none() is not None
 
 
@@ -72,15 +90,21 @@ async def _move_loan(session: AsyncSession, account: str | None, overdue_delta: 
     await session.flush()
 
 
-async def _keep_promise(session: AsyncSession, case: CustomerCase,
-                        p: PaymentFacts) -> tuple[PromiseToPay | None, int, bool]:
+async def _keep_promise(
+    session: AsyncSession, case: CustomerCase, p: PaymentFacts
+) -> tuple[PromiseToPay | None, int, bool]:
     """Apply the payment to the earliest pending promise whose window covers it."""
     for promise in await repo.pending_promises(session, case.id):
         if promise.currency != p.currency:
             continue
-        cov = apply_payment(promised=promise.amount, already_paid=promise.paid_amount,
-                            payment=p.amount, made_on=p.at.date(), due_date=promise.due_date,
-                            promised_on=promise.created_at.date())
+        cov = apply_payment(
+            promised=promise.amount,
+            already_paid=promise.paid_amount,
+            payment=p.amount,
+            made_on=p.at.date(),
+            due_date=promise.due_date,
+            promised_on=promise.created_at.date(),
+        )
         if cov.applied == 0:
             continue
         promise.paid_amount = cov.paid_total
@@ -106,8 +130,9 @@ async def on_payment(session: AsyncSession, p: PaymentFacts) -> None:
         credit.promise_id, credit.promise_applied = promise.id, applied
     await _move_loan(session, p.account_number, -p.amount)
     await recompute_figures(session, case)
-    target = status_after_payment(CaseStatus(case.status), arrears_left=case.overdue_amount,
-                                  promise_kept=kept)
+    target = status_after_payment(
+        CaseStatus(case.status), arrears_left=case.overdue_amount, promise_kept=kept
+    )
     reason = "promise kept" if kept else f"payment {p.payment_id} received"
     await change_status(session, case, target, by=PAYMENTS, reason=reason)
     await refresh_strategy(session, case)
@@ -115,33 +140,44 @@ async def on_payment(session: AsyncSession, p: PaymentFacts) -> None:
 
 async def on_reversal(session: AsyncSession, p: PaymentFacts) -> None:
     """A payment was reversed: take the credit back, reopen the promise and the case if needed."""
-    original = (await session.execute(select(PaymentCredit).where(
-        PaymentCredit.payment_id == p.original_payment_id))).scalar_one_or_none()
+    original = (
+        await session.execute(select(PaymentCredit).where(PaymentCredit.payment_id == p.original_payment_id))
+    ).scalar_one_or_none()
     if original is None:
         return  # the payment never counted here
     case = await session.get(CustomerCase, original.case_id, with_for_update=True)
     assert case is not None
-    reversal = PaymentFacts(p.payment_id, original.account_number, case.cif, p.amount,
-                            original.currency, p.at, original.payment_id)
+    reversal = PaymentFacts(
+        p.payment_id,
+        original.account_number,
+        case.cif,
+        p.amount,
+        original.currency,
+        p.at,
+        original.payment_id,
+    )
     if not await _credit(session, case, reversal, None, 0, -min(p.amount, original.amount)):
         return
     await _move_loan(session, original.account_number, min(p.amount, original.amount))
     await recompute_figures(session, case)
-    reopened = status_after_delinquency(CaseStatus(case.status), arrears=case.overdue_amount,
-                                        days_past_due=case.days_past_due)
+    reopened = status_after_delinquency(
+        CaseStatus(case.status), arrears=case.overdue_amount, days_past_due=case.days_past_due
+    )
     await change_status(session, case, reopened, by=PAYMENTS, reason="payment reversed")
     if original.promise_id is not None:
         await _reopen_promise(session, case, original.promise_id, original.promise_applied)
     await refresh_strategy(session, case)
 
 
-async def _reopen_promise(session: AsyncSession, case: CustomerCase, promise_id: uuid.UUID,
-                          amount: int) -> None:
+async def _reopen_promise(
+    session: AsyncSession, case: CustomerCase, promise_id: uuid.UUID, amount: int
+) -> None:
     promise = await session.get(PromiseToPay, promise_id, with_for_update=True)
     if promise is None:
         return
-    paid, status = after_reversal(promise.paid_amount, amount, promise.amount, promise.due_date,
-                                  datetime.now(UTC).date())
+    paid, status = after_reversal(
+        promise.paid_amount, amount, promise.amount, promise.due_date, datetime.now(UTC).date()
+    )
     promise.paid_amount = paid
     if status.value == promise.status:
         return

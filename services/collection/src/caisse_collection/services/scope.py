@@ -40,8 +40,7 @@ class Actor:
 async def resolve_actor(session: AsyncSession, principal: Principal) -> Actor:
     """Find the caller's agent profile and manager status."""
     agent = await repo.agent_by_user(session, principal.subject, principal.institution_id)
-    return Actor(principal, agent.id if agent else None,
-                 principal.has(COLLECTION_ASSIGNMENTS_WRITE))
+    return Actor(principal, agent.id if agent else None, principal.has(COLLECTION_ASSIGNMENTS_WRITE))
 
 
 def check_case(actor: Actor, case: CustomerCase | None) -> CustomerCase:

@@ -34,8 +34,10 @@ class RuleInput:
 
 
 def _check_bounds(r: RuleInput) -> None:
-    for lo, hi, what in ((r.min_dpd, r.max_dpd, "dpd"),
-                         (r.min_outstanding, r.max_outstanding, "outstanding")):
+    for lo, hi, what in (
+        (r.min_dpd, r.max_dpd, "dpd"),
+        (r.min_outstanding, r.max_outstanding, "outstanding"),
+    ):
         if lo is not None and hi is not None and lo > hi:
             raise RuleViolation(f"min_{what} is above max_{what}")
 
@@ -43,17 +45,31 @@ def _check_bounds(r: RuleInput) -> None:
 async def create_rule(session: AsyncSession, actor: Actor, data: RuleInput) -> StrategyRule:
     """Add a rule to the caller's institution strategy."""
     _check_bounds(data)
-    exists = (await session.execute(select(StrategyRule.id).where(
-        StrategyRule.institution_id.is_not_distinct_from(actor.institution_id),
-        StrategyRule.name == data.name))).first()
+    exists = (
+        await session.execute(
+            select(StrategyRule.id).where(
+                StrategyRule.institution_id.is_not_distinct_from(actor.institution_id),
+                StrategyRule.name == data.name,
+            )
+        )
+    ).first()
     if exists:
         raise DuplicateResource("a rule with this name already exists")
-    row = StrategyRule(id=uuid.uuid4(), institution_id=actor.institution_id, name=data.name,
-                       rank=data.rank, min_dpd=data.min_dpd, max_dpd=data.max_dpd,
-                       min_outstanding=data.min_outstanding, max_outstanding=data.max_outstanding,
-                       min_broken_promises=data.min_broken_promises, priority=data.priority,
-                       next_action=data.next_action.value,
-                       reminder_level=data.reminder_level.value, active=True)
+    row = StrategyRule(
+        id=uuid.uuid4(),
+        institution_id=actor.institution_id,
+        name=data.name,
+        rank=data.rank,
+        min_dpd=data.min_dpd,
+        max_dpd=data.max_dpd,
+        min_outstanding=data.min_outstanding,
+        max_outstanding=data.max_outstanding,
+        min_broken_promises=data.min_broken_promises,
+        priority=data.priority,
+        next_action=data.next_action.value,
+        reminder_level=data.reminder_level.value,
+        active=True,
+    )
     session.add(row)
     await session.flush()
     return row

@@ -51,27 +51,34 @@ async def customer_actions(cif: str, session: SessionDep, actor: ActionsReader) 
 
 
 @router.get("/loan/{account_number}", response_model=list[ActionRead], summary="Get loan actions")
-async def loan_actions(account_number: str, session: SessionDep,
-                       actor: ActionsReader) -> list[ActionRead]:
+async def loan_actions(account_number: str, session: SessionDep, actor: ActionsReader) -> list[ActionRead]:
     """Actions on a loan, newest first."""
     return await _with_promises(session, await svc.loan_actions(session, actor, account_number))
 
 
 @router.post("", response_model=ActionRead, status_code=201, summary="Record new action")
-async def record_action(body: ActionCreate, session: SessionDep, actor: ActionsWriter,
-                        settings: SettingsDep) -> ActionRead:
+async def record_action(
+    body: ActionCreate, session: SessionDep, actor: ActionsWriter, settings: SettingsDep
+) -> ActionRead:
     """Record an action; a PROMISE_TO_PAY also records the promise and moves the case to PROMISE."""
-    data = svc.ActionInput(cif=body.cif, action_type=body.action_type,
-                           account_number=body.account_number, result=body.result,
-                           notes=body.notes, promise=_terms(body))
-    action, promise = await svc.record_action(session, actor, data,
-                                              max_promise_days=settings.max_promise_days)
+    data = svc.ActionInput(
+        cif=body.cif,
+        action_type=body.action_type,
+        account_number=body.account_number,
+        result=body.result,
+        notes=body.notes,
+        promise=_terms(body),
+    )
+    action, promise = await svc.record_action(
+        session, actor, data, max_promise_days=settings.max_promise_days
+    )
     return _read(action, promise)
 
 
 @router.put("/{action_id}/result", response_model=ActionRead, summary="Update action result")
-async def update_result(action_id: uuid.UUID, body: ActionResultUpdate, session: SessionDep,
-                        actor: ActionsWriter) -> ActionRead:
+async def update_result(
+    action_id: uuid.UUID, body: ActionResultUpdate, session: SessionDep, actor: ActionsWriter
+) -> ActionRead:
     """Set the outcome of an action."""
     action = await svc.set_result(session, actor, action_id, body.result, body.notes)
     return (await _with_promises(session, [action]))[0]

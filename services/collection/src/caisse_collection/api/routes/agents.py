@@ -32,8 +32,9 @@ def _period(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 @router.get("/agents", response_model=list[AgentRead], summary="List agents")
-async def list_agents(session: SessionDep, actor: AgentsReader, team: uuid.UUID | None = None,
-                      status: AgentStatus | None = None) -> list[AgentRead]:
+async def list_agents(
+    session: SessionDep, actor: AgentsReader, team: uuid.UUID | None = None, status: AgentStatus | None = None
+) -> list[AgentRead]:
     """Agents of the caller's institution, by team and status."""
     rows = await svc.list_agents(session, actor, team, status)
     return [AgentRead.model_validate(a) for a in rows]
@@ -47,17 +48,21 @@ async def create_agent(body: AgentCreate, session: SessionDep, actor: AgentsWrit
 
 
 @router.put("/agents/{agent_id}", response_model=AgentRead, summary="Update agent")
-async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, session: SessionDep,
-                       actor: AgentsWriter) -> AgentRead:
+async def update_agent(
+    agent_id: uuid.UUID, body: AgentUpdate, session: SessionDep, actor: AgentsWriter
+) -> AgentRead:
     """Change an agent's profile, team, status or capacity."""
     agent = await svc.update_agent(session, actor, agent_id, svc.AgentInput(**body.model_dump()))
     return AgentRead.model_validate(agent)
 
 
-@router.get("/agents/{agent_id}/performance", response_model=PerformanceRead,
-            summary="Agent performance for a period")
+@router.get(
+    "/agents/{agent_id}/performance", response_model=PerformanceRead, summary="Agent performance for a period"
+)
 async def agent_performance(
-    agent_id: uuid.UUID, session: SessionDep, actor: PerformanceReader,
+    agent_id: uuid.UUID,
+    session: SessionDep,
+    actor: PerformanceReader,
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
 ) -> PerformanceRead:
@@ -68,8 +73,7 @@ async def agent_performance(
 
 
 @router.get("/agents/{agent_id}/workload", response_model=WorkloadRead, summary="Agent workload")
-async def agent_workload(agent_id: uuid.UUID, session: SessionDep,
-                         actor: AgentsReader) -> WorkloadRead:
+async def agent_workload(agent_id: uuid.UUID, session: SessionDep, actor: AgentsReader) -> WorkloadRead:
     """Customers and outstanding amount currently assigned to the agent."""
     w = await assignments.workload(session, actor, agent_id)
     return WorkloadRead.model_validate(w, from_attributes=True)
@@ -81,19 +85,23 @@ async def list_teams(session: SessionDep, actor: AgentsReader) -> list[TeamRead]
     return [TeamRead.model_validate(t) for t in await svc.list_teams(session, actor)]
 
 
-@router.post("/teams", response_model=TeamRead, status_code=201, tags=["teams"],
-             summary="Create team")
+@router.post("/teams", response_model=TeamRead, status_code=201, tags=["teams"], summary="Create team")
 async def create_team(body: TeamCreate, session: SessionDep, actor: AgentsWriter) -> TeamRead:
     """Create a team with its region and buckets."""
-    team = await svc.create_team(session, actor, body.name, body.region, body.buckets,
-                                 body.institution_id)
+    team = await svc.create_team(session, actor, body.name, body.region, body.buckets, body.institution_id)
     return TeamRead.model_validate(team)
 
 
-@router.get("/teams/{team_id}/performance", response_model=PerformanceRead, tags=["teams"],
-            summary="Team performance for a period")
+@router.get(
+    "/teams/{team_id}/performance",
+    response_model=PerformanceRead,
+    tags=["teams"],
+    summary="Team performance for a period",
+)
 async def team_performance(
-    team_id: uuid.UUID, session: SessionDep, actor: PerformanceReader,
+    team_id: uuid.UUID,
+    session: SessionDep,
+    actor: PerformanceReader,
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
 ) -> PerformanceRead:
