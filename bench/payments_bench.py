@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,9 +21,13 @@ from caisse_payments.domain.signature import sign
 from caisse_shared.infra import EmbeddedPostgres, TansuBroker, free_port
 from caisse_shared.migrations import upgrade_async
 
+from bench.payments_load import LoadResult, Request, run_load
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_DIR = ROOT / "services" / "payments"
 CONCURRENCY = 32
+WEBHOOK = "/api/payments/webhooks/kkiapay"
+OK = frozenset({200, 201})
 
 
 def _arg(argv: list[str], name: str, default: int) -> int:
@@ -69,7 +72,7 @@ async def _wait(base: str, path: str = "/docs") -> None:
     raise TimeoutError(base)
 
 
-def _requests(refs: list[str]) -> list[tuple[bytes, dict[str, str]]]:
+def _requests(refs: list[str]) -> list[Request]:
     """Signed KKiaPay-style notifications (signed up front: the client is not what we measure)."""
     out = []
     for r in refs:
@@ -95,38 +98,32 @@ def _requests(refs: list[str]) -> list[tuple[bytes, dict[str, str]]]:
     return out
 
 
-async def _load(base: str, path: str, reqs: list[tuple[bytes, dict[str, str]]]) -> dict[str, float]:
-    """Fire ``reqs`` with 32 concurrent clients; rate and latency percentiles."""
-    latencies: list[float] = []
-    errors = 0
-    it = iter(reqs)
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors
-        for raw, headers in it:
-            t0 = time.perf_counter()
-            resp = await client.post(path, content=raw, headers=headers)
-            latencies.append(time.perf_counter() - t0)
-            errors += resp.status_code >= 300 and resp.status_code != 200
-
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - started
-    q = statistics.quantiles(latencies, n=100)
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": q[49] * 1000,
-        "p99": q[98] * 1000,
-        "errors": errors,
-    }
+def _load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min) {five:.2f} (5 min)"
 
 
-def _line(name: str, r: dict[str, float]) -> str:
-    return (
-        f"{name:<34} {r['rps']:>8.0f} req/s   p50 {r['p50']:>6.1f} ms   "
-        f"p99 {r['p99']:>6.1f} ms   errors {int(r['errors'])}"
+async def _measure(port: int, path: str, reqs: list[Request], ok: frozenset[int]) -> LoadResult:
+    return await run_load("127.0.0.1", port, path, reqs, concurrency=CONCURRENCY, ok=ok)
+
+
+async def _round(ports: tuple[int, int], n: int, run: int) -> None:
+    """One measurement of each figure (fresh references, so every run ingests new payments)."""
+    p_port, t_port = ports
+    refs = [f"B{run}-{uuid.uuid4().hex}" for _ in range(n)]
+    fresh = _requests(refs)
+    print(f"-- run {run} ({_load_average()})")
+    trivial = await _measure(t_port, "/trivial", fresh, OK)
+    print(trivial.line("trivial one-insert endpoint"), flush=True)
+    ingest = await _measure(p_port, WEBHOOK, fresh, frozenset({201}))
+    print(ingest.line("webhook ingestion (new payments)"), flush=True)
+    retry = await _measure(p_port, WEBHOOK, _requests(refs), frozenset({200}))
+    print(retry.line("idempotent replay (provider retry)"), flush=True)
+    exact = await _measure(p_port, WEBHOOK, fresh, frozenset({409}))
+    print(exact.line("exact replay rejected (409)"), flush=True)
+    print(
+        f"ratio ingestion / trivial: {ingest.rps / trivial.rps:.2f}   "
+        f"provider retry / trivial: {retry.rps / trivial.rps:.2f}   ({_load_average()})"
     )
 
 
@@ -154,22 +151,14 @@ async def main(argv: list[str] | None = None) -> None:
         p_port, t_port = free_port(), free_port()
         procs.append(_serve("caisse_payments.main:create_app", p_port, env))
         procs.append(_serve("bench.payments_trivial_app:create_app", t_port, env))
-        pay, triv = f"http://127.0.0.1:{p_port}", f"http://127.0.0.1:{t_port}"
-        await _wait(pay, "/health/live")
-        await _wait(triv)
-        warm = _requests([f"W-{uuid.uuid4().hex}" for _ in range(200)])
-        await _load(pay, "/api/payments/webhooks/kkiapay", warm)
-        await _load(triv, "/trivial", warm)
-        refs = [f"B-{uuid.uuid4().hex}" for _ in range(n)]
-        trivial = await _load(triv, "/trivial", _requests(refs))
-        ingest = await _load(pay, "/api/payments/webhooks/kkiapay", _requests(refs))
-        replay = await _load(pay, "/api/payments/webhooks/kkiapay", _requests(refs))
+        await _wait(f"http://127.0.0.1:{p_port}", "/health/live")
+        await _wait(f"http://127.0.0.1:{t_port}")
+        warm = _requests([f"W-{uuid.uuid4().hex}" for _ in range(300)])
+        await _measure(p_port, WEBHOOK, warm, frozenset({201}))
+        await _measure(t_port, "/trivial", warm, OK)
         print(f"payments webhook ingestion: {n} requests, {CONCURRENCY} clients, 2 uvicorn workers")
-        print(_line("trivial one-insert endpoint", trivial))
-        print(_line("webhook ingestion (new payments)", ingest))
-        print(_line("idempotent replay (duplicates)", replay))
-        print(f"ratio ingestion / trivial: {ingest['rps'] / trivial['rps']:.2f}")
-        print(f"ratio replay / trivial:    {replay['rps'] / trivial['rps']:.2f}")
+        for run in (1, 2):
+            await _round((p_port, t_port), n, run)
     finally:
         for p in procs:
             p.terminate()
