@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -62,6 +63,8 @@ def _entity_table(spec: EntitySpec) -> Table:
         Column("is_stale", Boolean, nullable=False, server_default=text("false")),
         Column("stale_since", DateTime(timezone=True)),
         Column("last_sync_job_id", UUID(as_uuid=True)),
+        # md5 of the source row it was loaded from: an equal hash means "unchanged", unvalidated.
+        Column("row_hash", LargeBinary),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )

@@ -18,6 +18,7 @@ from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.entities import ENTITIES, EntitySpec, SyncMode
+from caisse_bank_sync.services.staging import RawStager
 from caisse_bank_sync.sources.base import Connector, Extract
 
 ProgressFn = Callable[[str, int], None]
@@ -96,26 +97,33 @@ class SyncEngine:
     async def _load(self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest,
                     progress: ProgressFn | None) -> EntityResult:
         res = EntityResult(spec.name, extract.name)
-        await conn.execute(q.create_raw(spec))
-        columns = ("line", *spec.field_names)
-        async for chunk in extract.chunks():
-            await conn.copy_records_to_table(q.raw_table(spec), records=chunk, columns=columns)
-            if progress is not None:
-                progress(spec.name, len(chunk))
+        await RawStager(conn, spec).stage(extract, progress)
         await self._record_bad_rows(conn, spec, extract, req)
-        # Key statistics only: the stale anti-join needs the row count, not the value columns.
+        # Key statistics only: the joins on the key need the row count, not the value columns.
         await conn.execute(f"ANALYZE {q.raw_table(spec)} ({', '.join(spec.key)})")
-        await conn.execute(q.create_typed(spec))
-        await conn.execute(q.validate_and_type(spec), req.job_id, req.source, extract.name)
-        staged = await conn.fetchval(f"SELECT count(*) FROM {q.typed_table(spec)}")
-        raw = await conn.fetchval(f"SELECT count(*) FROM {q.raw_table(spec)}")
+        raw, skipped, valid = await self._validate(conn, spec, extract, req)
         res.processed = raw + len(extract.bad_rows)
-        res.errors = res.processed - staged
+        res.errors = res.processed - skipped - valid
         if spec.name == "loan":
             res.events += await self._delinquency_events(conn, req)
-        await self._upsert(conn, spec, req, res, staged)
+        await self._upsert(conn, spec, req, res, valid)
+        res.unchanged += skipped
         await conn.execute(f"DROP TABLE {q.raw_table(spec)}, {q.typed_table(spec)}")
         return res
+
+    async def _validate(self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest
+                        ) -> tuple[int, int, int]:
+        """Stage typed the rows whose hash changed; (raw rows, unchanged skipped, valid)."""
+        dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(spec))]
+        await conn.execute(q.create_typed(spec))
+        args = (req.source, dups) if dups else (req.source,)
+        await conn.execute(q.validate_and_type(spec, bool(dups)), *args)
+        typed, valid = await conn.fetchrow(
+            f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL) FROM {q.typed_table(spec)}")
+        if typed > valid:
+            await conn.execute(q.quarantine(spec), req.job_id, req.source, extract.name)
+        raw = await conn.fetchval(f"SELECT count(*) FROM {q.raw_table(spec)}")
+        return raw, raw - typed, valid
 
     async def _record_bad_rows(self, conn: Any, spec: EntitySpec, extract: Extract,
                                req: SyncRequest) -> None:
@@ -139,6 +147,8 @@ class SyncEngine:
         stale = [_key(spec, r) for r in stale_rows]
         res.created, res.updated, res.stale = len(created), len(updated), len(stale)
         res.unchanged = staged - res.created - res.updated
+        if res.unchanged:  # same values from different text: keep the hash current
+            await conn.execute(q.refresh_hashes(spec))
         res.events += await self._entity_events(conn, spec, req, created, updated, stale)
         if snapshots:
             items = [(r["account_number"], ev.loan_snapshot(r["account_number"], r))

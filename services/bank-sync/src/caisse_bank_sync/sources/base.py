@@ -12,6 +12,14 @@ Row = tuple[int | str | None, ...]
 CHUNK_ROWS = 20_000
 
 
+class Chunk(Protocol):
+    """A list of rows, or a sized iterable of rows the engine may stage faster (CsvBlock)."""
+
+    def __iter__(self) -> Iterator[Row]: ...
+
+    def __len__(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class BadRow:
     """A row quarantined before staging (encoding, field count, truncation, JSON)."""
@@ -34,7 +42,7 @@ class Extract:
     bad_rows: list[BadRow] = field(default_factory=list)
     rows_read: int = 0
 
-    def chunks(self) -> AsyncIterator[list[Row]]:
+    def chunks(self) -> AsyncIterator[Chunk]:
         """Async chunks of canonical rows."""
         raise NotImplementedError
 
@@ -42,10 +50,10 @@ class Extract:
 class SyncChunkExtract(Extract):
     """An extract parsed by a blocking generator, run in a thread one chunk ahead (pipelined)."""
 
-    def _iter_chunks(self) -> Iterator[list[Row]]:
+    def _iter_chunks(self) -> Iterator[Chunk]:
         raise NotImplementedError
 
-    async def chunks(self) -> AsyncIterator[list[Row]]:
+    async def chunks(self) -> AsyncIterator[Chunk]:
         """Parse the next chunk in a thread while the caller copies the current one."""
         it = self._iter_chunks()
         pending = asyncio.ensure_future(asyncio.to_thread(next, it, None))

@@ -12,6 +12,7 @@ from typing import IO, Any
 from caisse_bank_sync.domain.entities import ENTITIES
 from caisse_bank_sync.domain.layouts import Layout, layout
 from caisse_bank_sync.sources.base import CHUNK_ROWS, BadRow, ExtractError, Row, SyncChunkExtract
+from caisse_bank_sync.sources.csv_blocks import CsvBlock, copyable, parse_lines, read_blocks
 
 
 def _decoded_lines(fh: IO[bytes], bad: list[BadRow], first_line: int, cur: list[int]
@@ -42,8 +43,11 @@ class CsvExtract(SyncChunkExtract):
     def __init__(self, entity: str, path: Path, lay: Layout) -> None:
         super().__init__(entity=entity, name=str(path))
         self.path, self.layout = path, lay
+        self._pick: itemgetter[Any] = itemgetter(0)
+        self._width = 0
 
-    def _header(self, fh: IO[bytes]) -> tuple[int, itemgetter[Any]]:
+    def _header(self, fh: IO[bytes]) -> tuple[str, ...]:
+        """Read the header; returns the raw staging column of each file column."""
         try:
             header = next(csv.reader([fh.readline().decode("utf-8-sig")],
                                      delimiter=self.layout.delimiter))
@@ -56,27 +60,23 @@ class CsvExtract(SyncChunkExtract):
         if missing:
             raise ExtractError(f"{self.path.name}: missing columns {', '.join(missing)}")
         idx = [header.index(self.layout.column_for(f)) for f in spec.field_names]
-        return len(header), itemgetter(*idx)
+        self._width, self._pick = len(header), itemgetter(*idx)
+        names = dict(zip(idx, spec.field_names, strict=True))
+        return tuple(names.get(i, f"x{i}") for i in range(len(header)))
 
-    def _iter_chunks(self) -> Iterator[list[Row]]:
-        bad = self.bad_rows
+    def _iter_chunks(self) -> Iterator[CsvBlock]:
         with self.path.open("rb") as fh:
-            width, pick = self._header(fh)
-            cur = [1]
-            reader = csv.reader(_decoded_lines(fh, bad, 2, cur), delimiter=self.layout.delimiter)
-            chunk: list[Row] = []
-            for row in reader:
-                if len(row) != width:
-                    if row:
-                        bad.append(BadRow(cur[0], f"expected {width} fields, got {len(row)}",
-                                          self.layout.delimiter.join(row)[:300]))
-                    continue
-                chunk.append((cur[0], *pick(row)))
-                if len(chunk) >= CHUNK_ROWS:
-                    yield chunk
-                    chunk = []
-            if chunk:
-                yield chunk
+            columns = self._header(fh)
+            delim = self.layout.delimiter.encode()
+            for data, first, n in read_blocks(fh, 2):
+                yield CsvBlock(data, first, n, columns, self.layout.delimiter, self._parse,
+                               copyable(data, delim, self._width))
+
+    def _parse(self, block: CsvBlock) -> list[Row]:
+        """Canonical rows of a block parsed in Python (bad lines recorded)."""
+        pick = self._pick
+        return [(line, *pick(row)) for line, row in parse_lines(
+            block.data, block.first_line, self.layout.delimiter, self._width, self.bad_rows)]
 
 
 def json_value(value: Any) -> str | None:
