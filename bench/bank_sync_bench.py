@@ -147,7 +147,8 @@ async def _snapshot_cost(
     async with db.unit_of_work() as s:  # undo the previous change so 10 % differ again
         await s.execute(
             text(
-                "UPDATE bank_sync.loan SET days_past_due = days_past_due - 1 "
+                # row_hash = NULL: a hand edit must also forget the source row it came from.
+                "UPDATE bank_sync.loan SET days_past_due = days_past_due - 1, row_hash = NULL "
                 "WHERE last_sync_job_id = (SELECT id FROM bank_sync.sync_job "
                 "ORDER BY created_at DESC LIMIT 1)"
             )

@@ -118,3 +118,21 @@ async def test_w4_jsonl_and_los_csv_layouts_load(h: Harness) -> None:
                           "GROUP BY 1 ORDER BY 1")
     # Same synthetic CIFs: the later source took ownership of the natural keys.
     assert counts == [{"source_system": "LOS", "n": 10}]
+
+
+async def test_text_only_changes_count_as_unchanged_and_refresh_the_row_hash(h: Harness) -> None:
+    _gen(h)
+    await h.sync()
+    path = h.folder / "T24" / "CUSTOMER.csv"
+    hashes = await h.rows("SELECT cif, row_hash FROM bank_sync.customer ORDER BY cif")
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace(",RETAIL,", ", RETAIL ,").replace(",SME,", ", SME ,")
+    lines[1] = lines[1].replace(",MICRO,", ", MICRO ,")
+    path.write_text("".join(lines))
+    job, _ = await h.sync(entity="customer")
+    assert (job["entities_updated"], job["entities_unchanged"]) == (0, CUSTOMERS)
+    after = await h.rows("SELECT cif, row_hash FROM bank_sync.customer ORDER BY cif")
+    assert [a["cif"] for a, b in zip(after, hashes, strict=True)
+            if a["row_hash"] != b["row_hash"]] == [synthetic.cif(0)]
+    again, _ = await h.sync(entity="customer")
+    assert again["entities_unchanged"] == CUSTOMERS
