@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from caisse_shared.events.envelope import Event
+from caisse_shared.events.registry import default_registry
+from caisse_shared.messaging.outbox import _row as shared_outbox_row
 
 RECEIVED_TOPIC = "payments.payment.received"
 FAILED_TOPIC = "payments.payment.failed"
@@ -82,3 +84,12 @@ def reversed_(reversal: Any, original: Any, reason: str) -> Event:
             "reversed_at": reversal.received_at,
         },
     )
+
+
+def outbox_row(event: Event, *, producer: str) -> dict[str, Any]:
+    """The outbox row ``add_event`` would insert (validated, Avro-encoded, envelope headers).
+
+    Reuses the shared encoder so the one-statement intake writes byte-identical rows; the shared
+    library does not export it yet (see the benchmark notes in the README).
+    """
+    return shared_outbox_row(event, default_registry(), producer)

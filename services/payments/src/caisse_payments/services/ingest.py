@@ -6,11 +6,15 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
+from caisse_shared.events.envelope import Event
 from caisse_shared.messaging.outbox import add_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from caisse_payments.config import SCHEMA
+from caisse_payments.db import intake
 from caisse_payments.db import repositories as repo
 from caisse_payments.domain.allocation import Allocation, Component, allocate
 from caisse_payments.domain.model import (
@@ -19,8 +23,10 @@ from caisse_payments.domain.model import (
     NotificationOutcome,
     PaymentStatus,
     TransactionType,
+    WebhookReplayed,
 )
 from caisse_payments.services import events
+from caisse_payments.services.events import outbox_row
 
 REOPENABLE = frozenset({PaymentStatus.PENDING, PaymentStatus.FAILED})
 
@@ -62,6 +68,16 @@ def _initial_status(n: Notification, alloc: Allocation | None) -> PaymentStatus:
     return alloc.status if alloc else PaymentStatus.UNALLOCATED
 
 
+UNALLOCATED_COLUMNS: dict[str, Any] = {
+    "allocated_penalties": 0,
+    "allocated_interest": 0,
+    "allocated_principal": 0,
+    "unallocated_amount": 0,
+    "needs_review": False,
+    "review_reason": None,
+}
+
+
 def _alloc_columns(alloc: Allocation) -> dict[str, Any]:
     return {
         "allocated_penalties": alloc.penalties,
@@ -74,7 +90,8 @@ def _alloc_columns(alloc: Allocation) -> dict[str, Any]:
     }
 
 
-def _values(n: Notification, ctx: IngestContext, institution: str | None) -> dict[str, Any]:
+def _values(n: Notification, ctx: IngestContext) -> dict[str, Any]:
+    """Every column the intake sets (allocation columns explicit: the statement inserts them)."""
     now = datetime.now(UTC)
     alloc = allocate(n, None) if n.outcome is NotificationOutcome.SUCCESS and not _needs_loan(n) else None
     values: dict[str, Any] = {
@@ -92,7 +109,7 @@ def _values(n: Notification, ctx: IngestContext, institution: str | None) -> dic
         "paid_at": n.paid_at if n.outcome is NotificationOutcome.SUCCESS else None,
         "created_by": ctx.actor,
         "raw": n.raw or None,
-        "institution_id": institution,
+        **UNALLOCATED_COLUMNS,
     }
     if alloc is not None:
         values.update(_alloc_columns(alloc))
@@ -100,18 +117,46 @@ def _values(n: Notification, ctx: IngestContext, institution: str | None) -> dic
     return values
 
 
-async def ingest(session: AsyncSession, n: Notification, ctx: IngestContext) -> IngestResult:
-    """Store a notification exactly once per (channel, provider reference) and announce it."""
-    institution = await repo.loan_institution(session, n.account_number)
-    values = _values(n, ctx, institution)
-    row = await repo.insert_payment(session, values)
-    if row is None:
+def _first_event(n: Notification, values: dict[str, Any]) -> Event | None:
+    """The event announcing a payment stored in its final state (none while pending)."""
+    row = SimpleNamespace(**values)
+    if row.status == PaymentStatus.FAILED:
+        return events.failed(row, n.failure_reason or "provider reported failure")
+    if row.status != PaymentStatus.PENDING:
+        return events.received(row)
+    return None
+
+
+async def ingest(
+    session: AsyncSession,
+    n: Notification,
+    ctx: IngestContext,
+    *,
+    delivery: tuple[str, str] | None = None,
+) -> IngestResult:
+    """Store a notification exactly once per (channel, provider reference) and announce it.
+
+    ``delivery`` (channel, delivery id) is the signed webhook delivery to claim first: a replay
+    raises :class:`WebhookReplayed`. A new payment that needs no loan is claimed, stored, given
+    its history row and its outbox event in one statement; a loan repayment is then allocated
+    under the loan's row lock; a known provider reference takes the duplicate path.
+    """
+    values = _values(n, ctx)
+    final = not _needs_loan(n)
+    event = _first_event(n, values) if final else None
+    row = await intake.insert_new(
+        session,
+        values,
+        delivery=delivery,
+        history_reason=values["review_reason"] or n.failure_reason,
+        with_history=final,
+        outbox_row=outbox_row(event, producer=SCHEMA) if event is not None else None,
+    )
+    if not row.claimed:
+        raise WebhookReplayed("this signed delivery was already received")
+    if row.id is None:
         return IngestResult(await _duplicate(session, n, ctx), created=False)
-    if not _needs_loan(n):
-        await repo.add_history(
-            session, row.id, None, row.status, actor=ctx.actor, reason=row.review_reason or n.failure_reason
-        )
-        await _announce(session, row, n)
+    if final:
         return IngestResult(row, created=True)
     await _allocate(session, row.id, n, ctx, from_status=None)
     return IngestResult(await repo.by_id(session, row.id), created=True)

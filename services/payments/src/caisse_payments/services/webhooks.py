@@ -11,10 +11,8 @@ from caisse_shared.errors import AppError, Forbidden, NotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from caisse_payments.config import Settings
-from caisse_payments.db import repositories as repo
 from caisse_payments.domain import signature
 from caisse_payments.domain.channels import TRANSFORMS
-from caisse_payments.domain.model import WebhookReplayed
 from caisse_payments.services.ingest import IngestContext, IngestResult, ingest
 
 SIGNATURE_HEADER = "x-caisse-signature"
@@ -89,7 +87,6 @@ async def receive(
         tolerance_s=settings.webhook_tolerance_s,
     )
     assert sig is not None
-    if not await repo.claim_delivery(session, source, signature.delivery_id(sig)):
-        raise WebhookReplayed("this signed delivery was already received")
     _, transform = TRANSFORMS[source]
-    return await ingest(session, transform(parse_json(body), moment), ctx)
+    notification = transform(parse_json(body), moment)
+    return await ingest(session, notification, ctx, delivery=(source, signature.delivery_id(sig)))

@@ -1,0 +1,119 @@
+"""Intake of a new notification in ONE statement (one round trip), inside the caller's transaction.
+
+A data-modifying CTE does, atomically and in order:
+
+1. ``claim``: record the signed delivery (replay guard; skipped when there is no delivery);
+2. ``ins``: insert the payment only if the delivery was claimed, ``ON CONFLICT (channel,
+   provider_reference) DO NOTHING`` (exactly once), with the loan's institution looked up inline;
+3. ``hist``: the first ``payment_history`` row, only if the payment was inserted;
+4. ``ob``: the outbox event (already Avro-encoded), only if the payment was inserted.
+
+It returns one row: ``claimed`` and the inserted payment's columns (all NULL when the provider
+reference already existed, so the caller takes the duplicate path in the same transaction).
+History and event are optional (``with_history`` / ``with_event``): a loan repayment is allocated
+afterwards under the loan's row lock, and that step writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Boolean, Column, TextClause, bindparam, column, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from caisse_payments.config import SCHEMA
+from caisse_payments.db.models import payment
+from caisse_payments.db.repositories import PaymentRow
+
+# Columns the intake sets; the rest (received_at, updated_at, original_payment_id) keep defaults.
+SERVER_SIDE = frozenset({"received_at", "updated_at", "original_payment_id", "institution_id"})
+INSERTED = tuple(c for c in payment.c if c.name not in SERVER_SIDE)
+EVENT_FIELDS = ("event_id", "event_type", "schema_version", "topic", "key", "payload", "headers")
+_EVENT_TYPES = {
+    "event_id": "UUID",
+    "event_type": "VARCHAR(200)",
+    "schema_version": "INTEGER",
+    "topic": "VARCHAR(249)",
+    "key": "TEXT",
+    "payload": "BYTEA",
+    "headers": "JSONB",
+}
+
+
+_PG = PGDialect()  # type: ignore[no-untyped-call]
+
+
+def _cast(name: str, sql_type: str) -> str:
+    return f"CAST(:{name} AS {sql_type})"
+
+
+def _type(col: Column[Any]) -> str:
+    return str(col.type.compile(dialect=_PG))
+
+
+def _sql() -> str:
+    names = ", ".join(c.name for c in INSERTED)
+    casts = ", ".join(_cast(c.name, _type(c)) for c in INSERTED)
+    event_casts = ", ".join(_cast(f"e_{f}", t) for f, t in _EVENT_TYPES.items())
+    returned = ", ".join(f"ins.{c.name}" for c in payment.c)
+    # Identifiers come from the table metadata and module constants; values are bind parameters.
+    return f"""
+WITH claim AS (
+    INSERT INTO {SCHEMA}.webhook_delivery (channel, delivery_id)
+    SELECT CAST(:d_channel AS VARCHAR(20)), CAST(:d_id AS VARCHAR(64))
+    WHERE CAST(:d_id AS VARCHAR(64)) IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), ins AS (
+    INSERT INTO {SCHEMA}.payment ({names}, institution_id)
+    SELECT {casts}, (SELECT l.institution_id FROM {SCHEMA}.loan l
+                     WHERE l.account_number = CAST(:account_number AS VARCHAR(60)))
+    WHERE CAST(:d_id AS VARCHAR(64)) IS NULL OR EXISTS (SELECT 1 FROM claim)
+    ON CONFLICT (channel, provider_reference) DO NOTHING
+    RETURNING *
+), hist AS (
+    INSERT INTO {SCHEMA}.payment_history (payment_id, from_status, to_status, reason, actor)
+    SELECT ins.id, NULL, ins.status, CAST(:h_reason AS TEXT), CAST(:created_by AS VARCHAR(120))
+    FROM ins WHERE CAST(:with_history AS BOOLEAN)
+), ob AS (
+    INSERT INTO {SCHEMA}.outbox ({", ".join(EVENT_FIELDS)})
+    SELECT {event_casts} FROM ins WHERE CAST(:with_event AS BOOLEAN)
+)
+SELECT (CAST(:d_id AS VARCHAR(64)) IS NULL OR EXISTS (SELECT 1 FROM claim)) AS claimed, {returned}
+FROM (SELECT 1) AS one LEFT JOIN ins ON true
+"""  # noqa: S608
+
+
+def _statement() -> TextClause:
+    """The CTE; JSONB parameters typed so SQLAlchemy serialises them as the ORM path does."""
+    jsonb = [c.name for c in INSERTED if isinstance(c.type, JSONB)] + ["e_headers"]
+    return text(_sql()).bindparams(*(bindparam(n, type_=JSONB(none_as_null=True)) for n in jsonb))
+
+
+INTAKE = _statement().columns(column("claimed", Boolean), *payment.c)
+NO_EVENT: dict[str, Any] = {f"e_{f}": None for f in EVENT_FIELDS}
+
+
+async def insert_new(
+    session: AsyncSession,
+    values: Mapping[str, Any],
+    *,
+    delivery: tuple[str, str] | None,
+    history_reason: str | None,
+    with_history: bool,
+    outbox_row: Mapping[str, Any] | None,
+) -> PaymentRow:
+    """Claim + insert + history + outbox in one round trip; ``claimed`` and the new row's columns."""
+    params: dict[str, Any] = {c.name: values.get(c.name) for c in INSERTED}
+    params.update(
+        d_channel=delivery[0] if delivery else None,
+        d_id=delivery[1] if delivery else None,
+        h_reason=history_reason,
+        with_history=with_history,
+        with_event=outbox_row is not None,
+    )
+    params.update({f"e_{k}": v for k, v in outbox_row.items()} if outbox_row else NO_EVENT)
+    return (await session.execute(INTAKE, params)).one()
