@@ -100,10 +100,19 @@ class OutboxRelay:
             self._producer = producer
         return self._producer
 
-    async def _ensure_topics(self, topics: set[str]) -> None:
+    async def _ensure_topics(self, producer: AIOKafkaProducer, topics: set[str]) -> None:
+        """Create unseen topics, then load their metadata before the first send.
+
+        Without the metadata wait, a batch mixing a new topic with known ones can see a
+        NotLeaderForPartition on Tansu and stall until the request timeout.
+        """
         new = sorted(topics - self._known_topics)
-        if new and self.topic_creator is not None:
+        if not new:
+            return
+        if self.topic_creator is not None:
             await self.topic_creator(new)
+        for topic in new:
+            await producer.partitions_for(topic)
         self._known_topics.update(new)
 
     async def run(self) -> None:
@@ -145,8 +154,8 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_BACKLOG.labels(self.service).set(0)
                 return 0
-            await self._ensure_topics({r.topic for r in rows})
             producer = await self._ensure_producer()
+            await self._ensure_topics(producer, {r.topic for r in rows})
             futures = [
                 await producer.send(
                     r.topic,

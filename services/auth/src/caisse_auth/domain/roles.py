@@ -98,6 +98,9 @@ SYSTEM_ROLES: tuple[RoleSpec, ...] = (
                 p.COLLECTION_CASES_READ,
                 p.COLLECTION_ACTIONS_READ,
                 p.COLLECTION_ACTIONS_WRITE,
+                # collection scopes these to the agent's own assignments and figures
+                p.COLLECTION_ASSIGNMENTS_READ,
+                p.COLLECTION_PERFORMANCE_READ,
                 p.BANKSYNC_CUSTOMERS_READ,
                 p.BANKSYNC_LOANS_READ,
                 p.PAYMENTS_READ,
