@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 
-from caisse_shared.db import create_engine
+from caisse_payments.db.engine import create_engine
 from fastapi import FastAPI, Request
 from sqlalchemy import text
 
 
 def create_app() -> FastAPI:
-    """One POST that inserts its body's reference into a table (one transaction)."""
-    engine = create_engine(os.environ["DATABASE_URL"], pool_size=10)
+    """One POST that inserts its body's reference into a table (one transaction).
+
+    Same engine as the payments service (pool size, idle-only ping), so the ratio compares the
+    request paths, not the connection pools.
+    """
+    engine = create_engine(os.environ["DATABASE_URL"], pool_size=10, ping_idle_s=5.0)
     app = FastAPI()
 
     @app.post("/trivial")

@@ -21,6 +21,8 @@ class Settings(ServiceSettings):
     db_schema: ClassVar[str] = SCHEMA
 
     db_pool_size: int = 10
+    # A pooled connection idle this long is pinged at checkout (busy ones are known alive).
+    db_ping_idle_s: float = 5.0
     # Per-channel HMAC secrets (KKiaPay-style aggregator, MTN MoMo, Moov, bank transfer, partners).
     kkiapay_webhook_secret: SecretStr = SecretStr("dev-secret")
     mtn_momo_webhook_secret: SecretStr = SecretStr("dev-secret")
