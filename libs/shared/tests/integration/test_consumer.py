@@ -128,5 +128,12 @@ async def test_batch_handler_receives_only_new_events(
         await asyncio.sleep(1.0)
         assert await count_widgets(database) == 50
         assert sum(seen) == 50
+        from caisse_shared.observability import CONSUMER_PROCESSED
+
+        counted = {
+            o: CONSUMER_PROCESSED.labels(f"batch-{unique}", topic, o)._value.get()
+            for o in ("processed", "duplicate", "failed")
+        }
+        assert counted == {"processed": 50, "duplicate": 10, "failed": 0}
     finally:
         await r.stop()

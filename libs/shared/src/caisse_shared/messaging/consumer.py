@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -278,47 +279,56 @@ class ConsumerRunner:
         try:
             async with self.database.unit_of_work() as session:
                 fresh = await self._claim(session, [e for _, e, _ in events])
-                await self._dispatch(session, _first_occurrences(events, fresh))
-            self._count(events, "processed", len(fresh))
-            return []
+                applied = _first_occurrences(events, fresh)
+                await self._dispatch(session, applied)
         except Exception:
             log.info("consumer %s: batch of %d failed, isolating", self.group, len(events))
+            return await self._apply_one_by_one(events)
+        self._count(applied, [e for _, e, _ in events], [])
+        return []
+
+    async def _apply_one_by_one(
+        self,
+        events: list[tuple[ConsumerRecord, ReceivedEvent, int]],  # type: ignore[type-arg]
+    ) -> list[_Failure]:
+        """Each event in its own savepoint, so one failure does not undo the others."""
         failures: list[_Failure] = []
+        applied: list[ReceivedEvent] = []
         async with self.database.unit_of_work() as session:
             for rec, event, attempt in events:
                 token = set_correlation_id(event.correlation_id)
                 try:
                     async with session.begin_nested():
-                        fresh = await self._claim(session, [event])
-                        if fresh:
+                        if await self._claim(session, [event]):
                             await self._dispatch(session, [event])
+                            applied.append(event)
                 except Exception as exc:
                     log.warning(
-                        "consumer %s: %s %s failed: %s",
-                        self.group,
-                        event.event_type,
-                        event.event_id,
-                        exc,
+                        "consumer %s: %s %s failed: %s", self.group, event.event_type, event.event_id, exc
                     )
                     failures.append(
-                        _Failure(
-                            rec,
-                            event.topic,
-                            attempt,
-                            str(exc)[:2000],
-                            type(exc).__name__,
-                            poison=False,
-                        )
+                        _Failure(rec, event.topic, attempt, str(exc)[:2000], type(exc).__name__, poison=False)
                     )
                 finally:
                     reset_correlation_id(token)
-        self._count(events, "processed", len(events) - len(failures))
+        self._count(applied, [e for _, e, _ in events], [f.origin_topic for f in failures])
         return failures
 
-    def _count(self, events: Sequence[tuple[object, ReceivedEvent, int]], outcome: str, n: int) -> None:
-        self.processed += n
-        if events:
-            CONSUMER_PROCESSED.labels(self.group, events[0][1].topic, outcome).inc(n)
+    def _count(
+        self, applied: Sequence[ReceivedEvent], seen: Sequence[ReceivedEvent], failed_topics: list[str]
+    ) -> None:
+        """Metrics per topic: applied, failed, and duplicate (already in the inbox)."""
+        self.processed += len(applied)
+        done = Counter(e.topic for e in applied)
+        failed = Counter(failed_topics)
+        for topic, total in Counter(e.topic for e in seen).items():
+            for outcome, n in (
+                ("processed", done[topic]),
+                ("failed", failed[topic]),
+                ("duplicate", total - done[topic] - failed[topic]),
+            ):
+                if n > 0:
+                    CONSUMER_PROCESSED.labels(self.group, topic, outcome).inc(n)
 
     async def _claim(self, session: AsyncSession, events: Sequence[ReceivedEvent]) -> set[object]:
         """Insert inbox rows; return the event ids not seen before (one round trip via unnest)."""
