@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from caisse_shared.db import Database
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
-from caisse_payments.api.deps import SessionDep, SettingsDep, ingest_context
+from caisse_payments.api.deps import ingest_context
 from caisse_payments.api.schemas import PaymentRead, payment_read
+from caisse_payments.config import Settings
 from caisse_payments.services import webhooks
 
 router = APIRouter(prefix="/api/payments", tags=["webhooks"])
@@ -23,18 +25,27 @@ SigHeader = Annotated[
 TsHeader = Annotated[str | None, Header(alias="X-Caisse-Timestamp", description="unix seconds")]
 
 
-async def _receive(request: Request, session: SessionDep, settings: SettingsDep, source: str) -> JSONResponse:
-    result = await webhooks.receive(
-        session,
-        settings,
-        ingest_context(settings, f"webhook:{source}"),
-        source=source,
-        headers=request.headers,
-        body=await request.body(),
-        client_ip=request.client.host if request.client else None,
+async def _receive(request: Request, source: str) -> Response:
+    """Hot path: the unit of work is opened here rather than through a generator dependency
+    (same transaction, committed before the response), and the body is serialised once."""
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    body = await request.body()
+    async with database.unit_of_work() as session:
+        result = await webhooks.receive(
+            session,
+            settings,
+            ingest_context(settings, f"webhook:{source}"),
+            source=source,
+            headers=request.headers,
+            body=body,
+            client_ip=request.client.host if request.client else None,
+        )
+    return Response(
+        payment_read(result.payment).model_dump_json(),
+        status_code=201 if result.created else 200,
+        media_type="application/json",
     )
-    body = payment_read(result.payment).model_dump(mode="json")
-    return JSONResponse(body, status_code=201 if result.created else 200)
 
 
 @router.post(
@@ -45,12 +56,10 @@ async def _receive(request: Request, session: SessionDep, settings: SettingsDep,
 )
 async def notification(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
     _sig: SigHeader = None,
     _ts: TsHeader = None,
-) -> JSONResponse:
-    return await _receive(request, session, settings, "notification")
+) -> Response:
+    return await _receive(request, "notification")
 
 
 @router.post(
@@ -61,12 +70,10 @@ async def notification(
 )
 async def kkiapay_webhook(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
     _sig: SigHeader = None,
     _ts: TsHeader = None,
-) -> JSONResponse:
-    return await _receive(request, session, settings, "kkiapay")
+) -> Response:
+    return await _receive(request, "kkiapay")
 
 
 @router.post(
@@ -78,9 +85,7 @@ async def kkiapay_webhook(
 async def channel_webhook(
     channel: Literal["kkiapay", "mtn-momo", "moov", "bank-transfer"],
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
     _sig: SigHeader = None,
     _ts: TsHeader = None,
-) -> JSONResponse:
-    return await _receive(request, session, settings, channel)
+) -> Response:
+    return await _receive(request, channel)
