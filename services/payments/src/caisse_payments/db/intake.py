@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Boolean, Column, TextClause, bindparam, column, text
+from sqlalchemy import Boolean, Column, TextualSelect, bindparam, column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.base import PGDialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from caisse_payments.config import SCHEMA
 from caisse_payments.db.models import payment
@@ -54,27 +54,43 @@ def _type(col: Column[Any]) -> str:
     return str(col.type.compile(dialect=_PG))
 
 
-def _sql() -> str:
+_CLAIM_FIRST = f"""claim AS (
+    INSERT INTO {SCHEMA}.webhook_delivery (channel, delivery_id)
+    SELECT CAST(:d_channel AS VARCHAR(20)), CAST(:d_id AS VARCHAR(64))
+    WHERE CAST(:d_id AS VARCHAR(64)) IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)"""
+_CLAIMED_FIRST = "(CAST(:d_id AS VARCHAR(64)) IS NULL OR EXISTS (SELECT 1 FROM claim))"
+# Standalone (autocommit) variant: look for the delivery, and record it only with the payment,
+# so a statement that inserts nothing commits nothing (a duplicate then goes through the
+# transactional path, which claims the delivery in the same transaction as its answer).
+_SEEN = f"""seen AS (
+    SELECT 1 FROM {SCHEMA}.webhook_delivery
+    WHERE channel = CAST(:d_channel AS VARCHAR(20)) AND delivery_id = CAST(:d_id AS VARCHAR(64))
+)"""  # noqa: S608
+_CLAIM_WITH_PAYMENT = f""", claim AS (
+    INSERT INTO {SCHEMA}.webhook_delivery (channel, delivery_id)
+    SELECT CAST(:d_channel AS VARCHAR(20)), CAST(:d_id AS VARCHAR(64)) FROM ins
+)"""  # noqa: S608
+_NOT_SEEN = "(NOT EXISTS (SELECT 1 FROM seen))"
+
+
+def _sql(guard: str, claimed: str, after_insert: str = "") -> str:
     names = ", ".join(c.name for c in INSERTED)
     casts = ", ".join(_cast(c.name, _type(c)) for c in INSERTED)
     event_casts = ", ".join(_cast(f"e_{f}", t) for f, t in _EVENT_TYPES.items())
     returned = ", ".join(f"ins.{c.name}" for c in payment.c)
     # Identifiers come from the table metadata and module constants; values are bind parameters.
     return f"""
-WITH claim AS (
-    INSERT INTO {SCHEMA}.webhook_delivery (channel, delivery_id)
-    SELECT CAST(:d_channel AS VARCHAR(20)), CAST(:d_id AS VARCHAR(64))
-    WHERE CAST(:d_id AS VARCHAR(64)) IS NOT NULL
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-), ins AS (
+WITH {guard}, ins AS (
     INSERT INTO {SCHEMA}.payment ({names}, institution_id)
     SELECT {casts}, (SELECT l.institution_id FROM {SCHEMA}.loan l
                      WHERE l.account_number = CAST(:account_number AS VARCHAR(60)))
-    WHERE CAST(:d_id AS VARCHAR(64)) IS NULL OR EXISTS (SELECT 1 FROM claim)
+    WHERE {claimed}
     ON CONFLICT (channel, provider_reference) DO NOTHING
     RETURNING *
-), hist AS (
+){after_insert}, hist AS (
     INSERT INTO {SCHEMA}.payment_history (payment_id, from_status, to_status, reason, actor)
     SELECT ins.id, NULL, ins.status, CAST(:h_reason AS TEXT), CAST(:created_by AS VARCHAR(120))
     FROM ins WHERE CAST(:with_history AS BOOLEAN)
@@ -82,19 +98,60 @@ WITH claim AS (
     INSERT INTO {SCHEMA}.outbox ({", ".join(EVENT_FIELDS)})
     SELECT {event_casts} FROM ins WHERE CAST(:with_event AS BOOLEAN)
 )
-SELECT (CAST(:d_id AS VARCHAR(64)) IS NULL OR EXISTS (SELECT 1 FROM claim)) AS claimed, {returned}
+SELECT {claimed} AS claimed, {returned}
 FROM (SELECT 1) AS one LEFT JOIN ins ON true
 """  # noqa: S608
 
 
-def _statement() -> TextClause:
-    """The CTE; JSONB parameters typed so SQLAlchemy serialises them as the ORM path does."""
+def _statement(sql: str) -> TextualSelect:
+    """JSONB parameters typed so SQLAlchemy serialises them as the Core path does."""
     jsonb = [c.name for c in INSERTED if isinstance(c.type, JSONB)] + ["e_headers"]
-    return text(_sql()).bindparams(*(bindparam(n, type_=JSONB(none_as_null=True)) for n in jsonb))
+    params = (bindparam(n, type_=JSONB(none_as_null=True)) for n in jsonb)
+    return text(sql).bindparams(*params).columns(column("claimed", Boolean), *payment.c)
 
 
-INTAKE = _statement().columns(column("claimed", Boolean), *payment.c)
+INTAKE = _statement(_sql(_CLAIM_FIRST, _CLAIMED_FIRST))
+STANDALONE_INTAKE = _statement(_sql(_SEEN, _NOT_SEEN, _CLAIM_WITH_PAYMENT))
 NO_EVENT: dict[str, Any] = {f"e_{f}": None for f in EVENT_FIELDS}
+
+
+def _params(
+    values: Mapping[str, Any],
+    delivery: tuple[str, str] | None,
+    history_reason: str | None,
+    with_history: bool,
+    outbox_row: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {c.name: values.get(c.name) for c in INSERTED}
+    params.update(
+        d_channel=delivery[0] if delivery else None,
+        d_id=delivery[1] if delivery else None,
+        h_reason=history_reason,
+        with_history=with_history,
+        with_event=outbox_row is not None,
+    )
+    params.update({f"e_{k}": v for k, v in outbox_row.items()} if outbox_row else NO_EVENT)
+    return params
+
+
+async def insert_standalone(
+    engine: AsyncEngine,
+    values: Mapping[str, Any],
+    *,
+    delivery: tuple[str, str],
+    history_reason: str | None,
+    outbox_row: Mapping[str, Any] | None,
+) -> PaymentRow:
+    """Payment + delivery + history + outbox as ONE autocommit statement (one round trip).
+
+    A single statement is atomic on its own: everything or nothing is committed. ``claimed`` is
+    False for a delivery already recorded (nothing written); a NULL ``id`` with ``claimed`` means
+    the provider reference exists and nothing was written either.
+    """
+    params = _params(values, delivery, history_reason, True, outbox_row)
+    async with engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return (await auto.execute(STANDALONE_INTAKE, params)).one()
 
 
 async def insert_new(
@@ -107,13 +164,5 @@ async def insert_new(
     outbox_row: Mapping[str, Any] | None,
 ) -> PaymentRow:
     """Claim + insert + history + outbox in one round trip; ``claimed`` and the new row's columns."""
-    params: dict[str, Any] = {c.name: values.get(c.name) for c in INSERTED}
-    params.update(
-        d_channel=delivery[0] if delivery else None,
-        d_id=delivery[1] if delivery else None,
-        h_reason=history_reason,
-        with_history=with_history,
-        with_event=outbox_row is not None,
-    )
-    params.update({f"e_{k}": v for k, v in outbox_row.items()} if outbox_row else NO_EVENT)
+    params = _params(values, delivery, history_reason, with_history, outbox_row)
     return (await session.execute(INTAKE, params)).one()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from caisse_shared.db import Database
 from caisse_shared.events.envelope import Event
 from caisse_shared.messaging.outbox import add_event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -127,6 +128,11 @@ def _first_event(n: Notification, values: dict[str, Any]) -> Event | None:
     return None
 
 
+def _outbox_row(n: Notification, values: dict[str, Any]) -> dict[str, Any] | None:
+    event = _first_event(n, values)
+    return outbox_row(event, producer=SCHEMA) if event is not None else None
+
+
 async def ingest(
     session: AsyncSession,
     n: Notification,
@@ -143,14 +149,13 @@ async def ingest(
     """
     values = _values(n, ctx)
     final = not _needs_loan(n)
-    event = _first_event(n, values) if final else None
     row = await intake.insert_new(
         session,
         values,
         delivery=delivery,
         history_reason=values["review_reason"] or n.failure_reason,
         with_history=final,
-        outbox_row=outbox_row(event, producer=SCHEMA) if event is not None else None,
+        outbox_row=_outbox_row(n, values) if final else None,
     )
     if not row.claimed:
         raise WebhookReplayed("this signed delivery was already received")
@@ -160,6 +165,33 @@ async def ingest(
         return IngestResult(row, created=True)
     await _allocate(session, row.id, n, ctx, from_status=None)
     return IngestResult(await repo.by_id(session, row.id), created=True)
+
+
+async def ingest_delivery(
+    database: Database, n: Notification, ctx: IngestContext, delivery: tuple[str, str]
+) -> IngestResult:
+    """A signed webhook delivery, in as few round trips as its case allows.
+
+    The common case, a new payment that needs no loan allocation, is one autocommit statement
+    (delivery + payment + history + outbox: all or nothing). A replay is refused by the same
+    statement, writing nothing. Anything else (known provider reference, loan repayment) runs
+    :func:`ingest` in one transaction, claiming the delivery there.
+    """
+    if not _needs_loan(n):
+        values = _values(n, ctx)
+        row = await intake.insert_standalone(
+            database.engine,
+            values,
+            delivery=delivery,
+            history_reason=values["review_reason"] or n.failure_reason,
+            outbox_row=_outbox_row(n, values),
+        )
+        if not row.claimed:
+            raise WebhookReplayed("this signed delivery was already received")
+        if row.id is not None:
+            return IngestResult(row, created=True)
+    async with database.unit_of_work() as session:
+        return await ingest(session, n, ctx, delivery=delivery)
 
 
 async def _duplicate(session: AsyncSession, n: Notification, ctx: IngestContext) -> Any:

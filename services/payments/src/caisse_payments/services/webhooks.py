@@ -7,13 +7,13 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from caisse_shared.db import Database
 from caisse_shared.errors import AppError, Forbidden, NotFound
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from caisse_payments.config import Settings
 from caisse_payments.domain import signature
 from caisse_payments.domain.channels import TRANSFORMS
-from caisse_payments.services.ingest import IngestContext, IngestResult, ingest
+from caisse_payments.services.ingest import IngestContext, IngestResult, ingest_delivery
 
 SIGNATURE_HEADER = "x-caisse-signature"
 TIMESTAMP_HEADER = "x-caisse-timestamp"
@@ -62,7 +62,7 @@ def parse_json(body: bytes) -> dict[str, object]:
 
 
 async def receive(
-    session: AsyncSession,
+    database: Database,
     settings: Settings,
     ctx: IngestContext,
     *,
@@ -72,7 +72,7 @@ async def receive(
     client_ip: str | None,
     now: datetime | None = None,
 ) -> IngestResult:
-    """Authenticate one webhook delivery and ingest its payment exactly once."""
+    """Authenticate one webhook delivery and ingest its payment exactly once (own transaction)."""
     if source not in TRANSFORMS:
         raise NotFound(f"unknown webhook channel {source!r}")
     check_allowlist(settings, source, client_ip)
@@ -89,4 +89,4 @@ async def receive(
     assert sig is not None
     _, transform = TRANSFORMS[source]
     notification = transform(parse_json(body), moment)
-    return await ingest(session, notification, ctx, delivery=(source, signature.delivery_id(sig)))
+    return await ingest_delivery(database, notification, ctx, (source, signature.delivery_id(sig)))

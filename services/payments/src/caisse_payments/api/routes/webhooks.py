@@ -26,21 +26,19 @@ TsHeader = Annotated[str | None, Header(alias="X-Caisse-Timestamp", description=
 
 
 async def _receive(request: Request, source: str) -> Response:
-    """Hot path: the unit of work is opened here rather than through a generator dependency
-    (same transaction, committed before the response), and the body is serialised once."""
+    """Hot path: no session dependency (the service commits before returning: one autocommit
+    statement or one unit of work), and the body is serialised once."""
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
-    body = await request.body()
-    async with database.unit_of_work() as session:
-        result = await webhooks.receive(
-            session,
-            settings,
-            ingest_context(settings, f"webhook:{source}"),
-            source=source,
-            headers=request.headers,
-            body=body,
-            client_ip=request.client.host if request.client else None,
-        )
+    result = await webhooks.receive(
+        database,
+        settings,
+        ingest_context(settings, f"webhook:{source}"),
+        source=source,
+        headers=request.headers,
+        body=await request.body(),
+        client_ip=request.client.host if request.client else None,
+    )
     return Response(
         payment_read(result.payment).model_dump_json(),
         status_code=201 if result.created else 200,

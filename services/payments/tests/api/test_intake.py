@@ -1,0 +1,137 @@
+"""The one-statement webhook intake: all or nothing, replays and duplicates write nothing extra."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from caisse_payments.db import intake
+from caisse_payments.domain.allocation import parse_order
+from caisse_payments.domain.channels import TRANSFORMS
+from caisse_payments.services import ingest as ingest_service
+from caisse_payments.services.events import outbox_row
+from caisse_shared.events.registry import default_registry
+from payments_testkit import database_of, scalar, signed
+from sqlalchemy.exc import IntegrityError
+
+URL = "/api/payments/webhooks/kkiapay"
+ORDER = ("PENALTIES", "INTEREST", "PRINCIPAL")
+
+
+def _body(ref: str, amount: int = 2_500, **extra: Any) -> dict[str, Any]:
+    return {
+        "transactionId": ref,
+        "isPaymentSucces": True,
+        "amount": amount,
+        "stateData": {"transaction_type": "cotisation_tontine"},
+        **extra,
+    }
+
+
+async def _counts(app: Any, ref: str) -> tuple[int, int, int]:
+    pid = await scalar(app, "SELECT id FROM payments.payment WHERE provider_reference=:r", r=ref)
+    payments = await scalar(app, "SELECT count(*) FROM payments.payment WHERE provider_reference=:r", r=ref)
+    history = await scalar(app, "SELECT count(*) FROM payments.payment_history WHERE payment_id=:p", p=pid)
+    events = await scalar(
+        app,
+        "SELECT count(*) FROM payments.outbox WHERE payload IS NOT NULL AND key=("
+        "SELECT reference_number FROM payments.payment WHERE provider_reference=:r)",
+        r=ref,
+    )
+    return payments, history, events
+
+
+async def test_new_payment_has_its_history_row_and_decodable_event(client: Any, app: Any) -> None:
+    ref = f"I{uuid.uuid4().hex[:12]}"
+    raw, headers = signed(_body(ref))
+    resp = await client.post(URL, content=raw, headers=headers)
+    assert resp.status_code == 201, resp.text
+    p = resp.json()
+    assert p["status"] == "RECEIVED"
+    assert await _counts(app, ref) == (1, 1, 1)
+    assert (
+        await scalar(
+            app, "SELECT actor FROM payments.payment_history WHERE payment_id=:p", p=uuid.UUID(p["id"])
+        )
+        == "webhook:kkiapay"
+    )
+    payload = await scalar(app, "SELECT payload FROM payments.outbox WHERE key=:k", k=p["reference_number"])
+    event = default_registry().decode("payments.PaymentReceived", 1, payload)
+    assert (event["payment_id"], event["amount"], event["status"]) == (p["id"], 2_500, "RECEIVED")
+    delivery = await scalar(app, "SELECT count(*) FROM payments.webhook_delivery WHERE channel='kkiapay'")
+    assert delivery >= 1
+
+
+async def test_replay_and_provider_retry_write_nothing_more(client: Any, app: Any) -> None:
+    ref, now = f"I{uuid.uuid4().hex[:12]}", int(time.time())
+    raw, headers = signed(_body(ref), ts=now)
+    assert (await client.post(URL, content=raw, headers=headers)).status_code == 201
+    replay = await client.post(URL, content=raw, headers=headers)
+    assert replay.status_code == 409
+    assert replay.json()["code"] == "webhook_replayed"
+    retry_raw, retry_headers = signed(_body(ref), ts=now - 1)  # the provider's retry: new signature
+    retry = await client.post(URL, content=retry_raw, headers=retry_headers)
+    assert retry.status_code == 200
+    assert (await client.post(URL, content=retry_raw, headers=retry_headers)).status_code == 409
+    assert await _counts(app, ref) == (1, 1, 1)
+
+
+async def test_mismatched_duplicate_is_refused_and_its_delivery_not_kept(client: Any, app: Any) -> None:
+    ref = f"I{uuid.uuid4().hex[:12]}"
+    raw, headers = signed(_body(ref))
+    assert (await client.post(URL, content=raw, headers=headers)).status_code == 201
+    other_raw, other_headers = signed(_body(ref, amount=9_999), ts=int(time.time()) - 1)
+    for _ in range(2):  # rolled back with its answer: the same delivery is judged again, not "replayed"
+        resp = await client.post(URL, content=other_raw, headers=other_headers)
+        assert resp.status_code == 409
+        assert resp.json()["code"] != "webhook_replayed"
+    assert await _counts(app, ref) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("identical", [True, False])
+async def test_fifty_concurrent_deliveries_one_payment(client: Any, app: Any, identical: bool) -> None:
+    ref = f"I{uuid.uuid4().hex[:12]}"
+    now = int(time.time())
+    deliveries = [signed(_body(ref), ts=now if identical else now - i) for i in range(50)]
+    responses = await asyncio.gather(*(client.post(URL, content=r, headers=h) for r, h in deliveries))
+    codes = [x.status_code for x in responses]
+    assert codes.count(201) == 1
+    assert codes.count(409 if identical else 200) == 49, codes
+    assert await _counts(app, ref) == (1, 1, 1)
+
+
+async def test_the_statement_is_all_or_nothing(client: Any, app: Any) -> None:
+    """An outbox row that cannot be inserted leaves no payment, history or delivery behind."""
+    first = f"I{uuid.uuid4().hex[:12]}"
+    raw, headers = signed(_body(first))
+    created = (await client.post(URL, content=raw, headers=headers)).json()
+    taken = await scalar(
+        app, "SELECT event_id FROM payments.outbox WHERE key=:k", k=created["reference_number"]
+    )
+    ref, delivery_id = f"I{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
+    n = TRANSFORMS["kkiapay"][1](_body(ref), datetime.now(UTC))
+    values = ingest_service._values(n, ingest_service.IngestContext(order=parse_order(ORDER)))
+    event_row = outbox_row(ingest_service._first_event(n, values), producer="payments")  # type: ignore[arg-type]
+    with pytest.raises(IntegrityError):
+        await intake.insert_standalone(
+            database_of(app).engine,
+            values,
+            delivery=("kkiapay", delivery_id),
+            history_reason=None,
+            outbox_row={**event_row, "event_id": taken},  # unique event_id already used
+        )
+    assert await scalar(app, "SELECT count(*) FROM payments.payment WHERE provider_reference=:r", r=ref) == 0
+    assert (
+        await scalar(app, "SELECT count(*) FROM payments.payment_history WHERE payment_id=:p", p=values["id"])
+        == 0
+    )
+    assert (
+        await scalar(
+            app, "SELECT count(*) FROM payments.webhook_delivery WHERE delivery_id=:d", d=delivery_id
+        )
+        == 0
+    )
