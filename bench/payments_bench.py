@@ -21,7 +21,7 @@ from caisse_payments.domain.signature import sign
 from caisse_shared.infra import EmbeddedPostgres, TansuBroker, free_port
 from caisse_shared.migrations import upgrade_async
 
-from bench.payments_load import LoadResult, Request, run_load
+from bench.payments_load import CpuMeter, LoadResult, Request, run_load
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_DIR = ROOT / "services" / "payments"
@@ -103,23 +103,31 @@ def _load_average() -> str:
     return f"load average {one:.2f} (1 min) {five:.2f} (5 min)"
 
 
-async def _measure(port: int, path: str, reqs: list[Request], ok: frozenset[int]) -> LoadResult:
-    return await run_load("127.0.0.1", port, path, reqs, concurrency=CONCURRENCY, ok=ok)
+async def _measure(
+    port: int, path: str, reqs: list[Request], ok: frozenset[int], meter: CpuMeter | None = None
+) -> LoadResult:
+    before = meter.snapshot() if meter else {}
+    result = await run_load("127.0.0.1", port, path, reqs, concurrency=CONCURRENCY, ok=ok)
+    if meter:
+        print(
+            f"    {CpuMeter.per_request(before, meter.snapshot(), len(reqs))}, client {result.client_us:.0f}"
+        )
+    return result
 
 
-async def _round(ports: tuple[int, int], n: int, run: int) -> None:
+async def _round(ports: tuple[int, int], n: int, run: int, meter: CpuMeter) -> None:
     """One measurement of each figure (fresh references, so every run ingests new payments)."""
     p_port, t_port = ports
     refs = [f"B{run}-{uuid.uuid4().hex}" for _ in range(n)]
     fresh = _requests(refs)
     print(f"-- run {run} ({_load_average()})")
-    trivial = await _measure(t_port, "/trivial", fresh, OK)
+    trivial = await _measure(t_port, "/trivial", fresh, OK, meter)
     print(trivial.line("trivial one-insert endpoint"), flush=True)
-    ingest = await _measure(p_port, WEBHOOK, fresh, frozenset({201}))
+    ingest = await _measure(p_port, WEBHOOK, fresh, frozenset({201}), meter)
     print(ingest.line("webhook ingestion (new payments)"), flush=True)
-    retry = await _measure(p_port, WEBHOOK, _requests(refs), frozenset({200}))
+    retry = await _measure(p_port, WEBHOOK, _requests(refs), frozenset({200}), meter)
     print(retry.line("idempotent replay (provider retry)"), flush=True)
-    exact = await _measure(p_port, WEBHOOK, fresh, frozenset({409}))
+    exact = await _measure(p_port, WEBHOOK, fresh, frozenset({409}), meter)
     print(exact.line("exact replay rejected (409)"), flush=True)
     print(
         f"ratio ingestion / trivial: {ingest.rps / trivial.rps:.2f}   "
@@ -147,6 +155,10 @@ async def main(argv: list[str] | None = None) -> None:
             "CAISSE_LOG_LEVEL": "WARNING",
             "CAISSE_PAYMENTS_CONSUME_LOANS": "false",
             "CAISSE_PAYMENTS_RECONCILIATION_SCHEDULE_ENABLED": "false",
+            # 32 clients over 2 workers: 16 requests in flight per worker. A smaller pool
+            # churns its overflow connections (closed at checkin, reopened: ~400 us/req of
+            # PostgreSQL CPU measured with the default 10). Both apps use the same value.
+            "CAISSE_PAYMENTS_DB_POOL_SIZE": str(CONCURRENCY // 2),
         }
         p_port, t_port = free_port(), free_port()
         procs.append(_serve("caisse_payments.main:create_app", p_port, env))
@@ -156,9 +168,21 @@ async def main(argv: list[str] | None = None) -> None:
         warm = _requests([f"W-{uuid.uuid4().hex}" for _ in range(300)])
         await _measure(p_port, WEBHOOK, warm, frozenset({201}))
         await _measure(t_port, "/trivial", warm, OK)
-        print(f"payments webhook ingestion: {n} requests, {CONCURRENCY} clients, 2 uvicorn workers")
+        print(
+            f"payments webhook ingestion: {n} requests, {CONCURRENCY} clients, 2 uvicorn workers, "
+            f"pool {CONCURRENCY // 2} per worker, {os.cpu_count()} CPUs"
+        )
+        postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+        meter = CpuMeter(
+            {
+                "payments": procs[0].pid,
+                "trivial": procs[1].pid,
+                "postgres": postmaster,
+                "broker": broker._proc.pid if broker._proc else 0,  # no public pid
+            }
+        )
         for run in (1, 2):
-            await _round((p_port, t_port), n, run)
+            await _round((p_port, t_port), n, run, meter)
     finally:
         for p in procs:
             p.terminate()

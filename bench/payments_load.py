@@ -10,6 +10,7 @@ is reported so the cost of the load generator is visible next to the figures.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Iterator, Sequence
@@ -86,9 +87,7 @@ async def run_load(
     latencies: list[float] = []
     statuses: list[int] = []
     cpu0, started = time.process_time(), time.perf_counter()
-    await asyncio.gather(
-        *(_connection(host, port, work, latencies, statuses) for _ in range(concurrency))
-    )
+    await asyncio.gather(*(_connection(host, port, work, latencies, statuses) for _ in range(concurrency)))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     q = statistics.quantiles(latencies, n=100)
     return LoadResult(
@@ -98,3 +97,48 @@ async def run_load(
         errors=sum(1 for s in statuses if s not in ok),
         client_us=cpu / len(latencies) * 1e6,
     )
+
+
+class CpuMeter:
+    """CPU seconds used by process trees (a root pid and its children), read from /proc.
+
+    With the cores shared, throughput moves with the neighbours' load; CPU time per request
+    does much less, and its sum over the trees says where the 2-core ceiling is.
+    """
+
+    def __init__(self, roots: dict[str, int]) -> None:
+        self.roots = roots
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def _table(self) -> dict[int, tuple[int, float]]:
+        """pid -> (ppid, CPU seconds); a root also counts its reaped children (exited backends)."""
+        roots = set(self.roots.values())
+        out: dict[int, tuple[int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks = int(fields[11]) + int(fields[12])
+            if int(entry) in roots:
+                ticks += int(fields[13]) + int(fields[14])
+            out[int(entry)] = (int(fields[1]), ticks / self._tick)
+        return out
+
+    def snapshot(self) -> dict[str, float]:
+        """CPU seconds so far per named tree."""
+        table = self._table()
+        return {
+            name: sum(cpu for pid, (ppid, cpu) in table.items() if root in (pid, ppid))
+            for name, root in self.roots.items()
+        }
+
+    @staticmethod
+    def per_request(before: dict[str, float], after: dict[str, float], n: int) -> str:
+        """``name us`` per request for each tree, and their total."""
+        used = {k: (after[k] - before[k]) / n * 1e6 for k in before}
+        parts = [f"{k} {v:.0f}" for k, v in used.items()]
+        return f"CPU us/req: {', '.join(parts)}, total {sum(used.values()):.0f}"

@@ -15,7 +15,8 @@ def create_app() -> FastAPI:
     Same engine as the payments service (pool size, idle-only ping), so the ratio compares the
     request paths, not the connection pools.
     """
-    engine = create_engine(os.environ["DATABASE_URL"], pool_size=10, ping_idle_s=5.0)
+    pool_size = int(os.environ.get("CAISSE_PAYMENTS_DB_POOL_SIZE", "10"))
+    engine = create_engine(os.environ["DATABASE_URL"], pool_size=pool_size, ping_idle_s=5.0)
     app = FastAPI()
 
     @app.post("/trivial")
