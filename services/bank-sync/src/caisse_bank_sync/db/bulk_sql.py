@@ -13,7 +13,7 @@ from caisse_bank_sync.domain.entities import CURRENCY_EXPONENTS, EntitySpec, Fie
 
 BIGINT_MAX = 9223372036854775807
 # Bump when validation or conversion rules change: stored row hashes then stop matching.
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 
 def raw_table(spec: EntitySpec) -> str:
@@ -51,12 +51,17 @@ def create_typed(spec: EntitySpec) -> str:
 
 
 def row_hash(spec: EntitySpec, alias: str = "r") -> str:
-    """md5 of a raw row's canonical fields (record text quotes values, so it is injective),
-    salted with the validation rules so that a rule change re-validates everything."""
-    salt = hashlib.sha256(repr((RULES_VERSION, spec, sorted(CURRENCY_EXPONENTS.items())))
-                       .encode()).hexdigest()[:12]
+    """64-bit hash of a raw row's canonical fields, seeded with the validation rules so that a
+    rule change re-validates everything.
+
+    ``hash_record_extended`` hashes each column (NULL-aware, position-dependent) at less than
+    half the cost of md5 over the record's text. A changed row is mistaken for unchanged only
+    if its 64-bit hash equals the stored one of the same key: about 1 in 1.8e19 per change.
+    """
+    seed = int(hashlib.sha256(repr((RULES_VERSION, spec, sorted(CURRENCY_EXPONENTS.items())))
+                              .encode()).hexdigest()[:15], 16)
     fields = ", ".join(f"{alias}.{f}" for f in spec.field_names)
-    return f"decode(md5('{salt}' || ROW({fields})::text), 'hex')"
+    return f"int8send(hash_record_extended(ROW({fields}), {seed}))"
 
 
 def dup_key(spec: EntitySpec, alias: str = "r") -> str:
@@ -98,11 +103,12 @@ def _field_checks(spec: EntitySpec, f: Field) -> list[tuple[str, str]]:
     elif f.kind is Kind.BOOL:
         checks.append((f"NOT pg_input_is_valid({v}, 'boolean')", f"{f.name} is not a boolean"))
     elif f.kind is Kind.MONEY:
-        m = f"{v}__minor"
-        checks.append((f"{v} IS NOT NULL AND ({m} IS NULL OR left({v}, 1) NOT BETWEEN '0' AND '9')",
+        i, m = f"{v}__int", f"{v}__minor"
+        checks.append((f"{v} IS NOT NULL AND (({i} IS NULL AND {m} IS NULL)"
+                       f" OR left({v}, 1) NOT BETWEEN '0' AND '9')",
                        f"{f.name} is not a non-negative decimal amount"))
         checks.append((f"{m} <> trunc({m})", f"{f.name} has more decimals than the currency allows"))
-        checks.append((f"{m} > {BIGINT_MAX}", f"{f.name} overflows"))
+        checks.append((f"{i} > {BIGINT_MAX} / ifactor OR {m} > {BIGINT_MAX}", f"{f.name} overflows"))
     return checks
 
 
@@ -120,19 +126,21 @@ def reason_expr(spec: EntitySpec, dups: bool) -> str:
 
 
 def currency_join(spec: EntitySpec) -> str:
-    """LEFT JOIN giving ``ccy.factor`` (10^exponent) for the row's currency."""
+    """LEFT JOIN giving ``ccy.factor`` (10^exponent, numeric and bigint) for the row's currency."""
     if not spec.currency_field:
         return ""
-    values = ", ".join(f"('{c}', {10 ** e}::numeric)" for c, e in CURRENCY_EXPONENTS.items())
+    values = ", ".join(f"('{c}', {10 ** e}::numeric, {10 ** e}::bigint)"
+                       for c, e in CURRENCY_EXPONENTS.items())
     cur = norm(next(f for f in spec.fields if f.name == spec.currency_field))
-    return f" LEFT JOIN (VALUES {values}) AS ccy(code, factor) ON ccy.code = {cur}"
+    return f" LEFT JOIN (VALUES {values}) AS ccy(code, factor, ifactor) ON ccy.code = {cur}"
 
 
 def cast_expr(f: Field) -> str:
     """Typed value of a validated, normalised field."""
     v = f.name
     casts = {Kind.TEXT: v, Kind.CODE: v, Kind.INT: f"{v}::integer", Kind.DATE: f"{v}::date",
-             Kind.BOOL: f"{v}::boolean", Kind.MONEY: f"{v}__minor::bigint"}
+             Kind.BOOL: f"{v}::boolean",
+             Kind.MONEY: f"coalesce({v}__int * ifactor, {v}__minor::bigint)"}
     return casts[f.kind]
 
 
@@ -148,16 +156,24 @@ def _changed_rows(spec: EntitySpec, dups: bool) -> str:
             f" OR t.source_system <> $1 OR t.is_stale{dup}")
 
 
+def _money(f: Field) -> str:
+    """``<f>__int`` (whole amounts, read as bigint: cheap) and ``<f>__minor`` (anything else,
+    through numeric: exact but about five times dearer) of one money field."""
+    v = f"m.{f.name}"
+    return (f", CASE WHEN pg_input_is_valid({v}, 'int8') THEN {v}::int8 END AS {f.name}__int"
+            f", CASE WHEN NOT pg_input_is_valid({v}, 'int8') AND pg_input_is_valid({v}, 'numeric')"
+            f" THEN {v}::numeric * m.factor END AS {f.name}__minor")
+
+
 def _normalised(spec: EntitySpec, dups: bool) -> str:
     """Changed rows with every field trimmed once, plus minor units of money fields (OFFSET 0
     fences keep PostgreSQL from inlining, so each expression is computed once per row)."""
     norms = ", ".join(f"{norm(f)} AS {f.name}" for f in spec.fields)
-    factor = "ccy.factor" if spec.currency_field else "NULL::numeric"
-    minors = "".join(
-        f", CASE WHEN pg_input_is_valid(m.{f.name}, 'numeric') THEN m.{f.name}::numeric"
-        f" * m.factor END AS {f.name}__minor" for f in spec.fields if f.kind is Kind.MONEY)
+    factor = ("ccy.factor, ccy.ifactor" if spec.currency_field
+              else "NULL::numeric AS factor, NULL::bigint AS ifactor")
+    minors = "".join(_money(f) for f in spec.fields if f.kind is Kind.MONEY)
     dk = f", {dup_key(spec, 'r')} AS dk" if dups else ""
-    return (f"SELECT m.*{minors} FROM (SELECT r.line, r.h, {norms}, {factor} AS factor{dk} "
+    return (f"SELECT m.*{minors} FROM (SELECT r.line, r.h, {norms}, {factor}{dk} "
             f"FROM ({_changed_rows(spec, dups)}) r{currency_join(spec)} OFFSET 0) m OFFSET 0")
 
 
