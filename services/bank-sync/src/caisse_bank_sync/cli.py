@@ -27,18 +27,28 @@ console = Console()
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
-async def _import(source: str, folder: Path, mode: SyncMode, entity: str | None
-                  ) -> SyncResult | None:
+async def _import(source: str, folder: Path, mode: SyncMode, entity: str | None) -> SyncResult | None:
     settings = Settings()
     db = Database(settings.database_url, Base.metadata)
     runner = SyncRunner(db, settings)
     try:
         async with db.unit_of_work() as s:
-            job = await jobs.create_job(s, source=source, mode=mode, entity_type=entity,
-                                        sources={source}, requested_by="cli", trigger="CLI")
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                      TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
-                      console=console) as bar:
+            job = await jobs.create_job(
+                s,
+                source=source,
+                mode=mode,
+                entity_type=entity,
+                sources={source},
+                requested_by="cli",
+                trigger="CLI",
+            )
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed:,} rows"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
             tasks: dict[str, TaskID] = {}
 
             def progress(name: str, rows: int) -> None:
@@ -65,22 +75,37 @@ def import_extract(
         raise typer.Exit(1)
     table = Table("entity", "processed", "created", "updated", "unchanged", "stale", "errors")
     for e in result.entities:
-        table.add_row(e.entity, *(f"{getattr(e, c):,}" for c in
-                                  ("processed", "created", "updated", "unchanged", "stale",
-                                   "errors")))
+        table.add_row(
+            e.entity,
+            *(
+                f"{getattr(e, c):,}"
+                for c in ("processed", "created", "updated", "unchanged", "stale", "errors")
+            ),
+        )
     console.print(table)
     console.print(f"referential-integrity errors: {result.integrity_errors}")
 
 
 @app.command()
 def generate(
-    source: str, out_dir: Path, customers: int = 1000, loans: int = 1500, seed: int = 0,
-    change_ratio: float = 0.0, delinquent_ratio: float = 0.1,
+    source: str,
+    out_dir: Path,
+    customers: int = 1000,
+    loans: int = 1500,
+    seed: int = 0,
+    change_ratio: float = 0.0,
+    delinquent_ratio: float = 0.1,
 ) -> None:
     """Write a synthetic extract in the source's layout."""
-    files = synthetic.generate(source.upper(), out_dir, customers=customers, loans=loans,
-                               seed=seed, change_ratio=change_ratio,
-                               delinquent_ratio=delinquent_ratio)
+    files = synthetic.generate(
+        source.upper(),
+        out_dir,
+        customers=customers,
+        loans=loans,
+        seed=seed,
+        change_ratio=change_ratio,
+        delinquent_ratio=delinquent_ratio,
+    )
     for entity, path in files.items():
         console.print(f"{entity:20} {path}")
 
@@ -91,8 +116,7 @@ def layouts(source: Annotated[str | None, typer.Argument()] = None) -> None:
     for (src, entity), lay in LAYOUTS.items():
         if source and src != source.upper():
             continue
-        table = Table("canonical field", "kind", f"{src} column",
-                      title=f"{src} {entity}: {lay.file_name}")
+        table = Table("canonical field", "kind", f"{src} column", title=f"{src} {entity}: {lay.file_name}")
         for f in ENTITIES[entity].fields:
             table.add_row(f.name, f.kind.value, lay.column_for(f.name))
         console.print(table)

@@ -32,7 +32,10 @@ class Settings(ServiceSettings):
     """bank-sync settings."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CAISSE_BANK_SYNC_", extra="ignore", env_file=None, populate_by_name=True,
+        env_prefix="CAISSE_BANK_SYNC_",
+        extra="ignore",
+        env_file=None,
+        populate_by_name=True,
         env_nested_delimiter="__",
     )
     service_name: ClassVar[str] = "bank-sync"

@@ -14,8 +14,7 @@ from caisse_bank_sync.services.runner import SyncRunner
 from caisse_bank_sync.services.scheduler import SyncScheduler
 
 
-def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None
-               ) -> FastAPI:
+def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
     """Build the bank-sync API with its relay, sync runner and scheduler."""
     settings = settings or Settings()
     db = Database(settings.database_url, Base.metadata)
@@ -25,10 +24,13 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
         return [make_relay(db, settings), runner, SyncScheduler(db, settings, runner)]
 
     app = create_service_app(
-        settings=settings, database=db, routers=[sync.router, customers.router, loans.router],
+        settings=settings,
+        database=db,
+        routers=[sync.router, customers.router, loans.router],
         title="Caisse bank-sync",
         description="Customers, loans and collaterals synchronised from T24, W4 and LOS.",
-        verifier=verifier, workers=workers,
+        verifier=verifier,
+        workers=workers,
     )
     app.state.sync_runner = runner
     return app

@@ -24,16 +24,20 @@ ALL = (RUN, READ, CUST, LOANS)
 @pytest.fixture(scope="module")
 async def env(pg, kafka_bootstrap, token_factory, tmp_path_factory):
     folder = tmp_path_factory.mktemp("extracts")
-    synthetic.generate("T24", folder / "T24", customers=30, loans=45, seed=2,
-                       delinquent_ratio=0.3)
+    synthetic.generate("T24", folder / "T24", customers=30, loans=45, seed=2, delinquent_ratio=0.3)
     url = await pg.migrated_database(SERVICE_DIR)
-    settings = Settings(database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
-                        kafka_enable_idempotence=False, log_json=False,
-                        sources={"T24": SourceConfig(path=folder / "T24"),
-                                 "W4": SourceConfig(path=folder / "W4")})
+    settings = Settings(
+        database_url=url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_enable_idempotence=False,
+        log_json=False,
+        sources={"T24": SourceConfig(path=folder / "T24"), "W4": SourceConfig(path=folder / "W4")},
+    )
     app = create_app(settings, verifier=token_factory.verifier())
-    async with LifespanManager(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
         yield client, token_factory
 
 
@@ -56,13 +60,20 @@ async def loaded(env):
     return job
 
 
-@pytest.mark.parametrize(("method", "path", "perm"), [
-    ("GET", "/api/sync/status", READ), ("POST", "/api/sync/run", RUN),
-    ("GET", f"/api/sync/jobs/{uuid.uuid4()}", READ), ("GET", "/api/customers", CUST),
-    ("GET", "/api/customers/CIF00000001", CUST), ("GET", "/api/customers/CIF1/loans", LOANS),
-    ("GET", "/api/customers/CIF1/collaterals", LOANS), ("GET", "/api/loans/delinquent", LOANS),
-    ("GET", "/api/loans/LN1", LOANS),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "perm"),
+    [
+        ("GET", "/api/sync/status", READ),
+        ("POST", "/api/sync/run", RUN),
+        ("GET", f"/api/sync/jobs/{uuid.uuid4()}", READ),
+        ("GET", "/api/customers", CUST),
+        ("GET", "/api/customers/CIF00000001", CUST),
+        ("GET", "/api/customers/CIF1/loans", LOANS),
+        ("GET", "/api/customers/CIF1/collaterals", LOANS),
+        ("GET", "/api/loans/delinquent", LOANS),
+        ("GET", "/api/loans/LN1", LOANS),
+    ],
+)
 async def test_every_endpoint_needs_a_token_and_its_permission(env, method, path, perm) -> None:
     client, tf = env
     body = {"json": {"source": "T24"}} if method == "POST" else {}
@@ -85,21 +96,19 @@ async def test_run_returns_a_job_and_counts(env, loaded) -> None:
 async def test_second_run_while_busy_is_409_and_bad_input_is_4xx(env, loaded) -> None:
     client, tf = env
     h = tf.headers(RUN)
-    first = await client.post("/api/sync/run", json={"source": "T24", "mode": "INCREMENTAL"},
-                              headers=h)
+    first = await client.post("/api/sync/run", json={"source": "T24", "mode": "INCREMENTAL"}, headers=h)
     second = await client.post("/api/sync/run", json={"source": "T24"}, headers=h)
     assert first.status_code == 202 and second.status_code == 409
     assert second.json()["code"] == "sync_already_running"
     await _wait_job(client, tf, first.json()["id"])
-    assert (await client.post("/api/sync/run", json={"source": "XX"}, headers=h)).status_code \
-        == 422
+    assert (await client.post("/api/sync/run", json={"source": "XX"}, headers=h)).status_code == 422
     r = await client.post("/api/sync/run", json={"source": "LOS"}, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "unknown_source"
-    r = await client.post("/api/sync/run", json={"source": "T24", "entityType": "nope"},
-                          headers=h)
+    r = await client.post("/api/sync/run", json={"source": "T24", "entityType": "nope"}, headers=h)
     assert r.status_code == 422
-    malformed = await client.post("/api/sync/run", content=b"{",
-                                  headers={**h, "content-type": "application/json"})
+    malformed = await client.post(
+        "/api/sync/run", content=b"{", headers={**h, "content-type": "application/json"}
+    )
     assert malformed.status_code == 400
 
 
@@ -115,8 +124,7 @@ async def test_customer_search_and_detail(env, loaded) -> None:
     phone = detail["phones"][0]["number"]
     by_phone = await client.get("/api/customers", params={"q": phone}, headers=h)
     assert [x["cif"] for x in by_phone.json()["items"]] == [c["cif"]]
-    page = await client.get("/api/customers", params={"limit": 5, "offset": 5, "sort": "-cif"},
-                            headers=h)
+    page = await client.get("/api/customers", params={"limit": 5, "offset": 5, "sort": "-cif"}, headers=h)
     assert page.json()["total"] == 30 and len(page.json()["items"]) == 5
     assert page.json()["items"][0]["cif"] == synthetic.cif(24)
     bad = await client.get("/api/customers", params={"sort": "secret"}, headers=h)
@@ -146,21 +154,22 @@ async def test_loans_and_delinquent_filters(env, loaded) -> None:
     assert loan["account_number"] in {x["accountNumber"] for x in cust.json()["items"]}
     coll = await client.get(f"/api/customers/{synthetic.cif(0)}/collaterals", headers=h)
     assert coll.status_code == 200 and coll.json()["total"] >= 1
-    d = (await client.get("/api/loans/delinquent", params={"dpd": 31, "limit": 500},
-                          headers=h)).json()
+    d = (await client.get("/api/loans/delinquent", params={"dpd": 31, "limit": 500}, headers=h)).json()
     assert d["items"] and all(x["daysPastDue"] >= 31 for x in d["items"])
     assert all(x["delinquencyBucket"] != "CURRENT" for x in d["items"])
     none = await client.get("/api/loans/delinquent", params={"status": "CLOSED"}, headers=h)
     assert none.json()["total"] == 0
-    assert (await client.get("/api/loans/delinquent", params={"dpd": -1}, headers=h)
-            ).status_code == 422
+    assert (await client.get("/api/loans/delinquent", params={"dpd": -1}, headers=h)).status_code == 422
     assert (await client.get("/api/loans/NOPE", headers=h)).status_code == 404
 
 
 async def test_delinquency_events_reach_the_broker(env, loaded, kafka_bootstrap) -> None:
-    consumer = AIOKafkaConsumer("banksync.loan.delinquency_changed",
-                                bootstrap_servers=kafka_bootstrap, group_id=uuid.uuid4().hex,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        "banksync.loan.delinquency_changed",
+        bootstrap_servers=kafka_bootstrap,
+        group_id=uuid.uuid4().hex,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
         seen: set[str] = set()

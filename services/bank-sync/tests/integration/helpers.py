@@ -24,17 +24,27 @@ class Harness:
 
     def __init__(self, url: str, folder: Path, **overrides: Any) -> None:
         self.folder = folder
-        self.settings = Settings(database_url=url, sources={
-            s: SourceConfig(path=folder / s) for s in ("T24", "W4", "LOS")}, **overrides)
+        self.settings = Settings(
+            database_url=url,
+            sources={s: SourceConfig(path=folder / s) for s in ("T24", "W4", "LOS")},
+            **overrides,
+        )
         self.db = Database(url, Base.metadata)
         self.runner = SyncRunner(self.db, self.settings)
 
-    async def sync(self, source: str = "T24", mode: SyncMode = SyncMode.FULL,
-                   entity: str | None = None) -> tuple[dict[str, Any], SyncResult | None]:
+    async def sync(
+        self, source: str = "T24", mode: SyncMode = SyncMode.FULL, entity: str | None = None
+    ) -> tuple[dict[str, Any], SyncResult | None]:
         """Create and execute a job now; returns the job row and the result."""
         async with self.db.unit_of_work() as s:
-            job = await jobs.create_job(s, source=source, mode=mode, entity_type=entity,
-                                        sources={"T24", "W4", "LOS"}, requested_by="test")
+            job = await jobs.create_job(
+                s,
+                source=source,
+                mode=mode,
+                entity_type=entity,
+                sources={"T24", "W4", "LOS"},
+                requested_by="test",
+            )
         result = await self.runner.execute(job["id"], FileConnector(source, self.folder / source))
         async with self.db.unit_of_work() as s:
             return await jobs.get_job(s, job["id"]), result
@@ -46,8 +56,9 @@ class Harness:
 
     async def outbox(self, event_type: str) -> list[dict[str, Any]]:
         """Decoded payloads of one event type in the outbox, oldest first."""
-        rows = await self.rows("SELECT key, payload FROM bank_sync.outbox "
-                               "WHERE event_type = :t ORDER BY id", t=event_type)
+        rows = await self.rows(
+            "SELECT key, payload FROM bank_sync.outbox WHERE event_type = :t ORDER BY id", t=event_type
+        )
         reg = default_registry()
         return [{"key": r["key"], **reg.decode(event_type, 1, r["payload"])} for r in rows]
 

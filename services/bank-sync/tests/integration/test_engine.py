@@ -22,8 +22,9 @@ async def h(pg, tmp_path: Path) -> Harness:
 
 
 def _gen(h: Harness, **kw) -> None:
-    synthetic.generate("T24", h.folder / "T24", customers=CUSTOMERS, loans=LOANS, seed=3,
-                       delinquent_ratio=0.2, **kw)
+    synthetic.generate(
+        "T24", h.folder / "T24", customers=CUSTOMERS, loans=LOANS, seed=3, delinquent_ratio=0.2, **kw
+    )
 
 
 async def test_first_load_creates_everything_and_announces_it(h: Harness) -> None:
@@ -63,8 +64,9 @@ async def test_unchanged_reload_updates_nothing_and_announces_nothing(h: Harness
     assert (job["entities_created"], job["entities_updated"]) == (0, 0)
     assert job["entities_unchanged"] == job["entities_processed"]
     assert await h.table("loan") == before
-    new = await h.rows("SELECT event_type FROM bank_sync.outbox ORDER BY id OFFSET :n",
-                       n=outbox_before[0]["n"])
+    new = await h.rows(
+        "SELECT event_type FROM bank_sync.outbox ORDER BY id OFFSET :n", n=outbox_before[0]["n"]
+    )
     assert [r["event_type"] for r in new] == ["banksync.SyncCompleted"]
 
 
@@ -83,9 +85,12 @@ async def test_reload_with_changes_updates_and_announces_only_changed_rows(h: Ha
     rows = await h.rows("SELECT event_type, key FROM bank_sync.outbox WHERE id > :m", m=n_before)
     snap_keys = {r["key"] for r in rows if r["event_type"] == "banksync.LoanUpdated"}
     assert snap_keys == changed
-    crossed = {k for k in changed
-               if h.runner.engine.config.buckets.index(old[k]["days_past_due"])
-               != h.runner.engine.config.buckets.index(new[k]["days_past_due"])}
+    crossed = {
+        k
+        for k in changed
+        if h.runner.engine.config.buckets.index(old[k]["days_past_due"])
+        != h.runner.engine.config.buckets.index(new[k]["days_past_due"])
+    }
     delinq = {r["key"] for r in rows if r["event_type"] == "banksync.LoanDelinquencyChanged"}
     assert delinq == crossed
 
@@ -93,8 +98,15 @@ async def test_reload_with_changes_updates_and_announces_only_changed_rows(h: Ha
 async def test_full_sync_marks_missing_records_stale_and_revives_them(h: Harness) -> None:
     _gen(h)
     await h.sync()
-    synthetic.generate("T24", h.folder / "T24", customers=CUSTOMERS, loans=LOANS - 5, seed=3,
-                       delinquent_ratio=0.2, entities=["loan"])
+    synthetic.generate(
+        "T24",
+        h.folder / "T24",
+        customers=CUSTOMERS,
+        loans=LOANS - 5,
+        seed=3,
+        delinquent_ratio=0.2,
+        entities=["loan"],
+    )
     job, _ = await h.sync(entity="loan")
     assert job["entities_stale"] == 5
     stale = await h.rows("SELECT account_number FROM bank_sync.loan WHERE is_stale")
@@ -114,8 +126,7 @@ async def test_w4_jsonl_and_los_csv_layouts_load(h: Harness) -> None:
         synthetic.generate(source, h.folder / source, customers=10, loans=12, seed=5)
         job, _ = await h.sync(source)
         assert job["status"] == "COMPLETED" and job["errors"] == 0, job
-    counts = await h.rows("SELECT source_system, count(*) AS n FROM bank_sync.customer "
-                          "GROUP BY 1 ORDER BY 1")
+    counts = await h.rows("SELECT source_system, count(*) AS n FROM bank_sync.customer GROUP BY 1 ORDER BY 1")
     # Same synthetic CIFs: the later source took ownership of the natural keys.
     assert counts == [{"source_system": "LOS", "n": 10}]
 
@@ -132,7 +143,8 @@ async def test_text_only_changes_count_as_unchanged_and_refresh_the_row_hash(h: 
     job, _ = await h.sync(entity="customer")
     assert (job["entities_updated"], job["entities_unchanged"]) == (0, CUSTOMERS)
     after = await h.rows("SELECT cif, row_hash FROM bank_sync.customer ORDER BY cif")
-    assert [a["cif"] for a, b in zip(after, hashes, strict=True)
-            if a["row_hash"] != b["row_hash"]] == [synthetic.cif(0)]
+    assert [a["cif"] for a, b in zip(after, hashes, strict=True) if a["row_hash"] != b["row_hash"]] == [
+        synthetic.cif(0)
+    ]
     again, _ = await h.sync(entity="customer")
     assert again["entities_unchanged"] == CUSTOMERS

@@ -30,8 +30,9 @@ async def h(pg, tmp_path: Path) -> Harness:
 
 async def _create(h: Harness) -> dict:
     async with h.db.unit_of_work() as s:
-        return await jobs.create_job(s, source="T24", mode=SyncMode.FULL, entity_type=None,
-                                     sources=ALL, requested_by="t")
+        return await jobs.create_job(
+            s, source="T24", mode=SyncMode.FULL, entity_type=None, sources=ALL, requested_by="t"
+        )
 
 
 async def test_second_request_for_a_busy_source_is_refused(h: Harness) -> None:
@@ -73,7 +74,9 @@ class _Crashing(FileConnector):
 
 
 async def test_sync_killed_midway_rolls_back_and_rerun_gives_same_tables(
-    h: Harness, pg, tmp_path: Path,
+    h: Harness,
+    pg,
+    tmp_path: Path,
 ) -> None:
     folder = h.folder / "T24"
     synthetic.generate("T24", folder, customers=30, loans=60_000 // 1000, seed=9)

@@ -48,16 +48,21 @@ async def test_bad_rows_are_quarantined_and_good_rows_load(h: Harness) -> None:
     assert job["status"] == "COMPLETED"
     loans = {r["account_number"] for r in await h.table("loan")}
     assert loans == {synthetic.account(j) for j in (0, 1, 9)}
-    errors = await h.rows("SELECT line, reason, file, natural_key FROM bank_sync.sync_error "
-                          "WHERE entity_type = 'loan' ORDER BY line")
+    errors = await h.rows(
+        "SELECT line, reason, file, natural_key FROM bank_sync.sync_error "
+        "WHERE entity_type = 'loan' ORDER BY line"
+    )
     by_line = {e["line"]: e["reason"] for e in errors}
     assert by_line.pop(9).startswith("invalid UTF-8 at byte")
     assert by_line == {
-        4: "duplicate key in extract", 5: "duplicate key in extract",
-        6: "missing key account_number", 7: "days_past_due is not an integer",
+        4: "duplicate key in extract",
+        5: "duplicate key in extract",
+        6: "missing key account_number",
+        7: "days_past_due is not an integer",
         8: "outstanding_principal overflows",
         10: "outstanding_principal has more decimals than the currency allows",
-        11: "unknown currency", 12: "expected 16 fields, got 2",
+        11: "unknown currency",
+        12: "expected 16 fields, got 2",
         14: "truncated last line (no end of line)",
     }
     assert all(e["file"].endswith("AA.ARRANGEMENT.csv") for e in errors)
@@ -68,12 +73,23 @@ async def test_bad_rows_are_quarantined_and_good_rows_load(h: Harness) -> None:
 async def test_money_is_converted_exactly_by_currency_exponent(h: Harness) -> None:
     folder = h.folder / "T24"
     synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
-    synthetic.write_rows("T24", folder, "loan", [
-        _loan(0, currency="EUR", outstanding_principal="1234.56", original_amount="0.10"),
-        _loan(1, currency="EUR", outstanding_principal="1.005"),
-        _loan(2, currency="XOF", outstanding_principal="9223372036854775807",
-              outstanding_interest="0", outstanding_penalties="0"),
-    ], append=False)
+    synthetic.write_rows(
+        "T24",
+        folder,
+        "loan",
+        [
+            _loan(0, currency="EUR", outstanding_principal="1234.56", original_amount="0.10"),
+            _loan(1, currency="EUR", outstanding_principal="1.005"),
+            _loan(
+                2,
+                currency="XOF",
+                outstanding_principal="9223372036854775807",
+                outstanding_interest="0",
+                outstanding_penalties="0",
+            ),
+        ],
+        append=False,
+    )
     await h.sync()
     rows = {r["account_number"]: r for r in await h.table("loan")}
     assert rows[synthetic.account(0)]["outstanding_principal"] == 123456
@@ -86,19 +102,35 @@ async def test_referential_integrity_errors_are_reported(h: Harness) -> None:
     folder = h.folder / "T24"
     synthetic.generate("T24", folder, customers=3, loans=0, entities=["customer"])
     synthetic.write_rows("T24", folder, "loan", [_loan(0, cif="CIF_GHOST")], append=False)
-    synthetic.write_rows("T24", folder, "collateral", [{
-        "collateral_number": "COL1", "cif": synthetic.cif(0), "account_number": "LN_GHOST",
-        "currency": "XOF", "value": "1000"}], append=False)
+    synthetic.write_rows(
+        "T24",
+        folder,
+        "collateral",
+        [
+            {
+                "collateral_number": "COL1",
+                "cif": synthetic.cif(0),
+                "account_number": "LN_GHOST",
+                "currency": "XOF",
+                "value": "1000",
+            }
+        ],
+        append=False,
+    )
     job, result = await h.sync()
     assert job["status"] == "COMPLETED"
     assert result is not None and result.integrity_errors == 2
-    errs = await h.rows("SELECT entity_type, natural_key, reason FROM bank_sync.sync_error "
-                        "WHERE kind = 'INTEGRITY' ORDER BY entity_type")
+    errs = await h.rows(
+        "SELECT entity_type, natural_key, reason FROM bank_sync.sync_error "
+        "WHERE kind = 'INTEGRITY' ORDER BY entity_type"
+    )
     assert errs == [
-        {"entity_type": "collateral", "natural_key": "COL1",
-         "reason": "references missing loan LN_GHOST"},
-        {"entity_type": "loan", "natural_key": synthetic.account(0),
-         "reason": "references missing customer CIF_GHOST"},
+        {"entity_type": "collateral", "natural_key": "COL1", "reason": "references missing loan LN_GHOST"},
+        {
+            "entity_type": "loan",
+            "natural_key": synthetic.account(0),
+            "reason": "references missing customer CIF_GHOST",
+        },
     ]
     assert len(await h.table("loan")) == 1  # reported, still loaded
 
@@ -120,15 +152,24 @@ async def test_uneven_lines_refused_by_copy_are_parsed_and_quarantined(h: Harnes
     synthetic.generate("T24", folder, customers=3, loans=0, entities=["customer"])
     # Same delimiter total as two good lines, so only COPY itself can notice: Python takes over.
     (folder / "CUSTOMER.EMAIL.csv").write_bytes(
-        b"CUSTOMER.ID,EMAIL.TYPE,ADDRESS\n" + synthetic.cif(0).encode() + b",HOME,a@x.sn,extra\n"
-        + synthetic.cif(1).encode() + b",HOME\n" + synthetic.cif(2).encode() + b",WORK,c@x.sn\n")
+        b"CUSTOMER.ID,EMAIL.TYPE,ADDRESS\n"
+        + synthetic.cif(0).encode()
+        + b",HOME,a@x.sn,extra\n"
+        + synthetic.cif(1).encode()
+        + b",HOME\n"
+        + synthetic.cif(2).encode()
+        + b",WORK,c@x.sn\n"
+    )
     job, _ = await h.sync()
     assert job["status"] == "COMPLETED"
     assert [r["cif"] for r in await h.table("email")] == [synthetic.cif(2)]
-    errors = await h.rows("SELECT line, reason FROM bank_sync.sync_error "
-                          "WHERE entity_type = 'email' ORDER BY line")
-    assert errors == [{"line": 2, "reason": "expected 3 fields, got 4"},
-                      {"line": 3, "reason": "expected 3 fields, got 2"}]
+    errors = await h.rows(
+        "SELECT line, reason FROM bank_sync.sync_error WHERE entity_type = 'email' ORDER BY line"
+    )
+    assert errors == [
+        {"line": 2, "reason": "expected 3 fields, got 4"},
+        {"line": 3, "reason": "expected 3 fields, got 2"},
+    ]
 
 
 async def test_copied_and_parsed_blocks_number_lines_alike(h: Harness) -> None:
@@ -137,13 +178,15 @@ async def test_copied_and_parsed_blocks_number_lines_alike(h: Harness) -> None:
     path = synthetic.write_rows("T24", folder, "loan", [_loan(0), _loan(1)], append=False)
     with path.open("ab") as fh:
         fh.write(_line(_loan(2, days_past_due="x")))  # line 4, in a block COPYed as bytes
-    plain = (await _sync_errors(h))
+    plain = await _sync_errors(h)
     path.write_bytes(path.read_bytes().replace(b"XOF", b'"XOF"'))  # quotes: parsed in Python
     assert await _sync_errors(h) == plain == [(4, "days_past_due is not an integer")]
 
 
 async def _sync_errors(h: Harness) -> list[tuple[int, str]]:
     job, _ = await h.sync()
-    rows = await h.rows("SELECT line, reason FROM bank_sync.sync_error WHERE job_id = :j "
-                        "AND entity_type = 'loan'", j=job["id"])
+    rows = await h.rows(
+        "SELECT line, reason FROM bank_sync.sync_error WHERE job_id = :j AND entity_type = 'loan'",
+        j=job["id"],
+    )
     return [(r["line"], r["reason"]) for r in rows]

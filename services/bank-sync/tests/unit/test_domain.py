@@ -16,7 +16,16 @@ def test_default_buckets_and_boundaries() -> None:
     b = Buckets()
     assert b.labels == ("CURRENT", "1-30", "31-60", "61-90", "90+")
     assert [b.label(d) for d in (None, 0, 1, 30, 31, 60, 61, 90, 91)] == [
-        "CURRENT", "CURRENT", "1-30", "1-30", "31-60", "31-60", "61-90", "61-90", "90+"]
+        "CURRENT",
+        "CURRENT",
+        "1-30",
+        "1-30",
+        "31-60",
+        "31-60",
+        "61-90",
+        "61-90",
+        "90+",
+    ]
     assert b.crossed(30, 31, new=False) and not b.crossed(31, 60, new=False)
     assert b.crossed(None, 5, new=True) and not b.crossed(None, 0, new=True)
 
@@ -30,12 +39,21 @@ def test_configurable_buckets_and_invalid_thresholds() -> None:
 
 
 def test_entity_updated_batches_keep_counts() -> None:
-    out = entity_updated_payloads(job_id="j", entity_type="loan", source="T24",
-                                  created=["a", "b", "c"], updated=["d"], stale=["e"],
-                                  batch_size=2)
+    out = entity_updated_payloads(
+        job_id="j",
+        entity_type="loan",
+        source="T24",
+        created=["a", "b", "c"],
+        updated=["d"],
+        stale=["e"],
+        batch_size=2,
+    )
     assert [p["affected_records"] for p in out] == [["a", "b"], ["c", "d"], ["e"]]
     assert [(p["created_count"], p["updated_count"], p["stale_count"]) for p in out] == [
-        (2, 0, 0), (1, 1, 0), (0, 0, 1)]
+        (2, 0, 0),
+        (1, 1, 0),
+        (0, 0, 1),
+    ]
 
 
 def test_every_source_maps_every_field_to_a_distinct_column() -> None:
@@ -56,16 +74,21 @@ def _rows(folder: Path, source: str, entity: str) -> tuple[list, list]:
 def test_csv_parsing_quarantines_encoding_width_and_truncation(tmp_path: Path) -> None:
     (tmp_path / "CUSTOMER.EMAIL.csv").write_bytes(
         b"CUSTOMER.ID,EMAIL.TYPE,ADDRESS\nC1,HOME,a@x.sn\nC2,HOME,b\xff@x\nC3,HOME\n"
-        b'"C4","WORK","d@x.sn"\nC5,HOME,e@x')
+        b'"C4","WORK","d@x.sn"\nC5,HOME,e@x'
+    )
     rows, bad = _rows(tmp_path, "T24", "email")
     assert rows == [(2, "C1", "HOME", "a@x.sn"), (5, "C4", "WORK", "d@x.sn")]
     assert [(b.line, b.reason.split(" ")[0]) for b in bad] == [
-        (3, "invalid"), (4, "expected"), (6, "truncated")]
+        (3, "invalid"),
+        (4, "expected"),
+        (6, "truncated"),
+    ]
 
 
 def test_jsonl_numbers_are_read_as_exact_text(tmp_path: Path) -> None:
     (tmp_path / "client_emails.jsonl").write_text(
-        '{"clientId": 12, "emailType": "HOME", "address": 1.10}\n[1]\n')
+        '{"clientId": 12, "emailType": "HOME", "address": 1.10}\n[1]\n'
+    )
     rows, bad = _rows(tmp_path, "W4", "email")
     assert rows == [(1, "12", "HOME", "1.10")]
     assert bad[0].line == 2

@@ -46,13 +46,16 @@ RunnerDep = Annotated[SyncRunner, Depends(get_runner)]
 def paging(sortable: tuple[str, ...]) -> object:
     """Dependency factory: limit/offset/sort (``-field`` descending) limited to ``sortable``."""
 
-    def dep(limit: Annotated[int, Query(ge=1, le=500)] = 50,
-            offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-            sort: Annotated[str | None, Query(max_length=40)] = None) -> Page:
+    def dep(
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        sort: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> Page:
         name = (sort or "").lstrip("-")
         if sort and name not in sortable:
             raise Unprocessable(f"cannot sort by {name!r}", sortable=list(sortable))
-        return Page(limit=limit, offset=offset, sort=name or None,
-                    descending=bool(sort and sort.startswith("-")))
+        return Page(
+            limit=limit, offset=offset, sort=name or None, descending=bool(sort and sort.startswith("-"))
+        )
 
     return dep

@@ -48,17 +48,30 @@ messaging_tables(Base.metadata)
 def sql_type(f: Field) -> TypeEngine[Any]:
     """Column type of a canonical field."""
     kinds: dict[Kind, TypeEngine[Any]] = {
-        Kind.TEXT: String(f.max_len), Kind.CODE: String(32), Kind.INT: Integer(),
-        Kind.MONEY: BigInteger(), Kind.DATE: Date(), Kind.BOOL: Boolean(),
+        Kind.TEXT: String(f.max_len),
+        Kind.CODE: String(32),
+        Kind.INT: Integer(),
+        Kind.MONEY: BigInteger(),
+        Kind.DATE: Date(),
+        Kind.BOOL: Boolean(),
     }
     return kinds[f.kind]
 
 
 def _entity_table(spec: EntitySpec) -> Table:
-    cols = [Column(f.name, sql_type(f), primary_key=f.name in spec.key,
-                   nullable=not (f.required or f.name in spec.key)) for f in spec.fields]
+    cols = [
+        Column(
+            f.name,
+            sql_type(f),
+            primary_key=f.name in spec.key,
+            nullable=not (f.required or f.name in spec.key),
+        )
+        for f in spec.fields
+    ]
     return Table(
-        spec.name, Base.metadata, *cols,
+        spec.name,
+        Base.metadata,
+        *cols,
         Column("source_system", String(16), nullable=False),
         Column("is_stale", Boolean, nullable=False, server_default=text("false")),
         Column("stale_since", DateTime(timezone=True)),
@@ -80,8 +93,11 @@ collateral_t = ENTITY_TABLES["collateral"]
 reference_customer_t = ENTITY_TABLES["reference_customer"]
 
 # Foreign-key and search indexes (natural keys are the primary keys).
-Index("ix_customer_full_name_lower", func.lower(customer_t.c.full_name).label("n"),
-      postgresql_ops={"n": "text_pattern_ops"})
+Index(
+    "ix_customer_full_name_lower",
+    func.lower(customer_t.c.full_name).label("n"),
+    postgresql_ops={"n": "text_pattern_ops"},
+)
 Index("ix_customer_id_number", customer_t.c.id_number)
 Index("ix_phone_number", phone_t.c.number)
 Index("ix_loan_cif", loan_t.c.cif)
@@ -91,7 +107,8 @@ Index("ix_collateral_account_number", collateral_t.c.account_number)
 Index("ix_reference_customer_ref_cif", reference_customer_t.c.ref_cif)
 
 sync_job_t = Table(
-    "sync_job", Base.metadata,
+    "sync_job",
+    Base.metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("source_system", String(16), nullable=False),
     Column("mode", String(16), nullable=False),
@@ -111,13 +128,18 @@ sync_job_t = Table(
     Column("error_message", Text),
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     # One active sync per source: a second QUEUED/RUNNING job for the source cannot be inserted.
-    Index("uq_sync_job_active_source", "source_system", unique=True,
-          postgresql_where=text("status IN ('QUEUED', 'RUNNING')")),
+    Index(
+        "uq_sync_job_active_source",
+        "source_system",
+        unique=True,
+        postgresql_where=text("status IN ('QUEUED', 'RUNNING')"),
+    ),
     Index("ix_sync_job_source_created", "source_system", "created_at"),
 )
 
 sync_event_t = Table(
-    "sync_event", Base.metadata,
+    "sync_event",
+    Base.metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("job_id", UUID(as_uuid=True), nullable=False, index=True),
     Column("event_type", String(32), nullable=False),
@@ -129,7 +151,8 @@ sync_event_t = Table(
 )
 
 sync_error_t = Table(
-    "sync_error", Base.metadata,
+    "sync_error",
+    Base.metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("job_id", UUID(as_uuid=True), nullable=False, index=True),
     Column("source_system", String(16), nullable=False),

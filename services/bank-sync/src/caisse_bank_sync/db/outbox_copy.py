@@ -23,8 +23,13 @@ from caisse_bank_sync.config import SCHEMA
 OUTBOX_COLUMNS = ("event_id", "event_type", "schema_version", "topic", "key", "payload", "headers")
 
 
-def encode_events(event_type: str, topic: str, items: Iterable[tuple[str, dict[str, Any]]],
-                  *, causation_id: str | None = None) -> list[tuple[Any, ...]]:
+def encode_events(
+    event_type: str,
+    topic: str,
+    items: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    causation_id: str | None = None,
+) -> list[tuple[Any, ...]]:
     """Outbox records for (key, payload) pairs of one event type (schema version 1)."""
     registry = default_registry()
     schema = registry.parsed(event_type, 1)
@@ -40,9 +45,18 @@ def encode_events(event_type: str, topic: str, items: Iterable[tuple[str, dict[s
             write(buf, schema, payload)
             data = buf.getvalue()
         event_id = uuid.uuid4()
-        headers = {k: v.decode() for k, v in envelope_headers(
-            event_id=str(event_id), event_type=event_type, schema_version=1, occurred_at=now,
-            producer=SCHEMA, correlation_id=correlation, causation_id=causation_id)}
+        headers = {
+            k: v.decode()
+            for k, v in envelope_headers(
+                event_id=str(event_id),
+                event_type=event_type,
+                schema_version=1,
+                occurred_at=now,
+                producer=SCHEMA,
+                correlation_id=correlation,
+                causation_id=causation_id,
+            )
+        }
         records.append((event_id, event_type, 1, topic, key, data, json.dumps(headers)))
     return records
 
@@ -50,6 +64,7 @@ def encode_events(event_type: str, topic: str, items: Iterable[tuple[str, dict[s
 async def copy_events(conn: Any, records: list[tuple[Any, ...]]) -> int:
     """COPY encoded events into the outbox on a raw asyncpg connection (caller's transaction)."""
     if records:
-        await conn.copy_records_to_table("outbox", schema_name=SCHEMA, columns=OUTBOX_COLUMNS,
-                                         records=records)
+        await conn.copy_records_to_table(
+            "outbox", schema_name=SCHEMA, columns=OUTBOX_COLUMNS, records=records
+        )
     return len(records)

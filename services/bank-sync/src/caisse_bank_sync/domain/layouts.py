@@ -29,27 +29,63 @@ def _camel(name: str) -> str:
 
 
 # T24 (Temenos): CSV, comma, upper-case dotted column names as in T24 enquiry extracts.
-_T24_FILES = {"customer": "CUSTOMER", "phone": "CUSTOMER.PHONE", "address": "CUSTOMER.ADDRESS",
-              "email": "CUSTOMER.EMAIL", "loan": "AA.ARRANGEMENT", "collateral": "COLLATERAL",
-              "reference_customer": "CUSTOMER.RELATION"}
-_T24_COLS = {"cif": "CUSTOMER.ID", "account_number": "ARRANGEMENT.ID", "full_name": "SHORT.NAME",
-             "id_number": "LEGAL.ID", "institution_id": "COMPANY.BOOK", "agency_id": "DEPT.CODE",
-             "days_past_due": "DAYS.OVERDUE", "collateral_number": "COLLATERAL.ID",
-             "primary_cif": "CUSTOMER.ID", "ref_cif": "RELATION.CUSTOMER"}
+_T24_FILES = {
+    "customer": "CUSTOMER",
+    "phone": "CUSTOMER.PHONE",
+    "address": "CUSTOMER.ADDRESS",
+    "email": "CUSTOMER.EMAIL",
+    "loan": "AA.ARRANGEMENT",
+    "collateral": "COLLATERAL",
+    "reference_customer": "CUSTOMER.RELATION",
+}
+_T24_COLS = {
+    "cif": "CUSTOMER.ID",
+    "account_number": "ARRANGEMENT.ID",
+    "full_name": "SHORT.NAME",
+    "id_number": "LEGAL.ID",
+    "institution_id": "COMPANY.BOOK",
+    "agency_id": "DEPT.CODE",
+    "days_past_due": "DAYS.OVERDUE",
+    "collateral_number": "COLLATERAL.ID",
+    "primary_cif": "CUSTOMER.ID",
+    "ref_cif": "RELATION.CUSTOMER",
+}
 # W4 (OpenWay Way4): JSON Lines, camelCase keys.
-_W4_FILES = {"customer": "clients", "phone": "client_phones", "address": "client_addresses",
-             "email": "client_emails", "loan": "contracts", "collateral": "securities",
-             "reference_customer": "client_relations"}
-_W4_COLS = {"cif": "clientId", "account_number": "contractNumber", "full_name": "clientName",
-            "days_past_due": "overdueDays", "primary_cif": "clientId", "ref_cif": "relatedClientId"}
+_W4_FILES = {
+    "customer": "clients",
+    "phone": "client_phones",
+    "address": "client_addresses",
+    "email": "client_emails",
+    "loan": "contracts",
+    "collateral": "securities",
+    "reference_customer": "client_relations",
+}
+_W4_COLS = {
+    "cif": "clientId",
+    "account_number": "contractNumber",
+    "full_name": "clientName",
+    "days_past_due": "overdueDays",
+    "primary_cif": "clientId",
+    "ref_cif": "relatedClientId",
+}
 # LOS (loan origination system): CSV, semicolon, snake_case with LOS names.
-_LOS_FILES = {"customer": "los_borrowers", "phone": "los_borrower_phones",
-              "address": "los_borrower_addresses", "email": "los_borrower_emails",
-              "loan": "los_loans", "collateral": "los_guarantees",
-              "reference_customer": "los_guarantors"}
-_LOS_COLS = {"cif": "borrower_id", "account_number": "loan_id", "full_name": "borrower_name",
-             "collateral_number": "guarantee_id", "primary_cif": "borrower_id",
-             "ref_cif": "guarantor_id"}
+_LOS_FILES = {
+    "customer": "los_borrowers",
+    "phone": "los_borrower_phones",
+    "address": "los_borrower_addresses",
+    "email": "los_borrower_emails",
+    "loan": "los_loans",
+    "collateral": "los_guarantees",
+    "reference_customer": "los_guarantors",
+}
+_LOS_COLS = {
+    "cif": "borrower_id",
+    "account_number": "loan_id",
+    "full_name": "borrower_name",
+    "collateral_number": "guarantee_id",
+    "primary_cif": "borrower_id",
+    "ref_cif": "guarantor_id",
+}
 
 
 def _layout(source: str, spec: EntitySpec) -> Layout:
@@ -67,8 +103,7 @@ def _layout(source: str, spec: EntitySpec) -> Layout:
 
 
 LAYOUTS: dict[tuple[str, str], Layout] = {
-    (src, name): _layout(src, spec)
-    for src in ("T24", "W4", "LOS") for name, spec in ENTITIES.items()
+    (src, name): _layout(src, spec) for src in ("T24", "W4", "LOS") for name, spec in ENTITIES.items()
 }
 
 

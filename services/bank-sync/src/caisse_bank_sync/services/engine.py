@@ -22,8 +22,17 @@ from caisse_bank_sync.services.staging import RawStager
 from caisse_bank_sync.sources.base import Connector, Extract
 
 ProgressFn = Callable[[str, int], None]
-ERROR_COLUMNS = ("job_id", "source_system", "entity_type", "kind", "file", "line", "natural_key",
-                 "reason", "raw")
+ERROR_COLUMNS = (
+    "job_id",
+    "source_system",
+    "entity_type",
+    "kind",
+    "file",
+    "line",
+    "natural_key",
+    "reason",
+    "raw",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +73,7 @@ class SyncResult:
 
     def details(self) -> dict[str, Any]:
         """JSON-able per-entity breakdown."""
-        return {"entities": [asdict(e) for e in self.entities],
-                "integrity_errors": self.integrity_errors}
+        return {"entities": [asdict(e) for e in self.entities], "integrity_errors": self.integrity_errors}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +91,9 @@ class SyncEngine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
 
-    async def run(self, conn: Any, connector: Connector, req: SyncRequest,
-                  progress: ProgressFn | None = None) -> SyncResult:
+    async def run(
+        self, conn: Any, connector: Connector, req: SyncRequest, progress: ProgressFn | None = None
+    ) -> SyncResult:
         """Synchronise; raises on a fatal error (the caller's transaction then rolls back)."""
         names = [req.entity_type] if req.entity_type else connector.entities()
         result = SyncResult()
@@ -94,8 +103,9 @@ class SyncEngine:
         result.integrity_errors = await self._check_integrity(conn, req, names)
         return result
 
-    async def _load(self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest,
-                    progress: ProgressFn | None) -> EntityResult:
+    async def _load(
+        self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest, progress: ProgressFn | None
+    ) -> EntityResult:
         res = EntityResult(spec.name, extract.name)
         await RawStager(conn, spec).stage(extract, progress)
         await self._record_bad_rows(conn, spec, extract, req)
@@ -111,31 +121,36 @@ class SyncEngine:
         await conn.execute(f"DROP TABLE {q.raw_table(spec)}, {q.typed_table(spec)}")
         return res
 
-    async def _validate(self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest
-                        ) -> tuple[int, int, int]:
+    async def _validate(
+        self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest
+    ) -> tuple[int, int, int]:
         """Stage typed the rows whose hash changed; (raw rows, unchanged skipped, valid)."""
         dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(spec))]
         await conn.execute(q.create_typed(spec))
         args = (req.source, dups) if dups else (req.source,)
         await conn.execute(q.validate_and_type(spec, bool(dups)), *args)
         typed, valid = await conn.fetchrow(
-            f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL) FROM {q.typed_table(spec)}")
+            f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL) FROM {q.typed_table(spec)}"
+        )
         if typed > valid:
             await conn.execute(q.quarantine(spec), req.job_id, req.source, extract.name)
         raw = await conn.fetchval(f"SELECT count(*) FROM {q.raw_table(spec)}")
         return raw, raw - typed, valid
 
-    async def _record_bad_rows(self, conn: Any, spec: EntitySpec, extract: Extract,
-                               req: SyncRequest) -> None:
+    async def _record_bad_rows(self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest) -> None:
         """Rows rejected while parsing (encoding, field count, truncation) go to sync_error."""
-        rows = [(req.job_id, req.source, spec.name, "VALIDATION", extract.name, b.line, None,
-                 b.reason, b.raw) for b in extract.bad_rows]
+        rows = [
+            (req.job_id, req.source, spec.name, "VALIDATION", extract.name, b.line, None, b.reason, b.raw)
+            for b in extract.bad_rows
+        ]
         if rows:
-            await conn.copy_records_to_table("sync_error", schema_name=SCHEMA,
-                                             columns=ERROR_COLUMNS, records=rows)
+            await conn.copy_records_to_table(
+                "sync_error", schema_name=SCHEMA, columns=ERROR_COLUMNS, records=rows
+            )
 
-    async def _upsert(self, conn: Any, spec: EntitySpec, req: SyncRequest, res: EntityResult,
-                      staged: int) -> None:
+    async def _upsert(
+        self, conn: Any, spec: EntitySpec, req: SyncRequest, res: EntityResult, staged: int
+    ) -> None:
         snapshots = spec.name == "loan" and self.config.publish_loan_snapshots
         extra = ev.LOAN_SNAPSHOT_FIELDS if snapshots else ()
         rows = await conn.fetch(q.upsert(spec, extra), req.source, req.job_id)
@@ -151,32 +166,57 @@ class SyncEngine:
             await conn.execute(q.refresh_hashes(spec))
         res.events += await self._entity_events(conn, spec, req, created, updated, stale)
         if snapshots:
-            items = [(r["account_number"], ev.loan_snapshot(r["account_number"], r))
-                     for r in (*rows, *stale_rows)]
+            items = [
+                (r["account_number"], ev.loan_snapshot(r["account_number"], r)) for r in (*rows, *stale_rows)
+            ]
             res.events += await copy_events(conn, encode_events(*ev.LOAN_UPDATED, items))
 
-    async def _entity_events(self, conn: Any, spec: EntitySpec, req: SyncRequest,
-                             created: list[str], updated: list[str], stale: list[str]) -> int:
+    async def _entity_events(
+        self,
+        conn: Any,
+        spec: EntitySpec,
+        req: SyncRequest,
+        created: list[str],
+        updated: list[str],
+        stale: list[str],
+    ) -> int:
         """ENTITY_UPDATED events (batched keys) plus one sync_event log row."""
         payloads = ev.entity_updated_payloads(
-            job_id=str(req.job_id), entity_type=spec.name, source=req.source, created=created,
-            updated=updated, stale=stale, batch_size=self.config.event_batch_size)
+            job_id=str(req.job_id),
+            entity_type=spec.name,
+            source=req.source,
+            created=created,
+            updated=updated,
+            stale=stale,
+            batch_size=self.config.event_batch_size,
+        )
         if not payloads:
             return 0
         await conn.execute(
             f"INSERT INTO {SCHEMA}.sync_event (job_id, event_type, entity_type, source_system,"
             " affected_count, details) VALUES ($1, 'ENTITY_UPDATED', $2, $3, $4, $5)",
-            req.job_id, spec.name, req.source, len(created) + len(updated) + len(stale),
-            json.dumps({"created": len(created), "updated": len(updated), "stale": len(stale),
-                        "events": len(payloads)}))
+            req.job_id,
+            spec.name,
+            req.source,
+            len(created) + len(updated) + len(stale),
+            json.dumps(
+                {
+                    "created": len(created),
+                    "updated": len(updated),
+                    "stale": len(stale),
+                    "events": len(payloads),
+                }
+            ),
+        )
         records = encode_events(*ev.ENTITY_UPDATED, ((spec.name, p) for p in payloads))
         return await copy_events(conn, records)
 
     async def _delinquency_events(self, conn: Any, req: SyncRequest) -> int:
         """One LoanDelinquencyChanged per staged loan that crosses a bucket boundary."""
         rows = await conn.fetch(q.delinquency_changes(), list(self.config.buckets.thresholds))
-        items = [(r["account_number"], ev.delinquency_payload(r, req.source, self.config.buckets))
-                 for r in rows]
+        items = [
+            (r["account_number"], ev.delinquency_payload(r, req.source, self.config.buckets)) for r in rows
+        ]
         return await copy_events(conn, encode_events(*ev.DELINQUENCY_CHANGED, items))
 
     async def _check_integrity(self, conn: Any, req: SyncRequest, names: list[str]) -> int:
@@ -189,7 +229,10 @@ class SyncEngine:
                     " entity_type, kind, natural_key, reason)"
                     f" SELECT $1, $2, '{name}', 'INTEGRITY', d.nk,"
                     f" 'references missing {target} ' || d.ref FROM ({sql}) d RETURNING 1)"
-                    " SELECT count(*) FROM ins", req.job_id, req.source)
+                    " SELECT count(*) FROM ins",
+                    req.job_id,
+                    req.source,
+                )
         return total
 
 

@@ -31,27 +31,39 @@ def _now() -> datetime:
 
 async def _release_abandoned(session: AsyncSession, source: str, queued_timeout_s: float) -> None:
     """Fail an active job whose worker died (no lock held) or that never started."""
-    job = (await session.execute(select(sync_job_t).where(and_(
-        sync_job_t.c.source_system == source, sync_job_t.c.status.in_(list(ACTIVE)))))).first()
+    job = (
+        await session.execute(
+            select(sync_job_t).where(
+                and_(sync_job_t.c.source_system == source, sync_job_t.c.status.in_(list(ACTIVE)))
+            )
+        )
+    ).first()
     if job is None:
         return
     if job.status == JobStatus.RUNNING:
         # A live worker holds the transaction-level advisory lock for the whole sync.
-        free = await session.scalar(select(func.pg_try_advisory_xact_lock(
-            func.hashtext(lock_key(source)))))
+        free = await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(lock_key(source)))))
         abandoned = bool(free)
     else:
         abandoned = job.created_at < _now() - timedelta(seconds=queued_timeout_s)
     if not abandoned:
-        raise SyncAlreadyRunning(f"a sync of {source} is already {job.status.lower()}",
-                                 job_id=str(job.id))
-    await session.execute(update(sync_job_t).where(sync_job_t.c.id == job.id).values(
-        status=JobStatus.FAILED, finished_at=_now(), error_message="abandoned (worker stopped)"))
+        raise SyncAlreadyRunning(f"a sync of {source} is already {job.status.lower()}", job_id=str(job.id))
+    await session.execute(
+        update(sync_job_t)
+        .where(sync_job_t.c.id == job.id)
+        .values(status=JobStatus.FAILED, finished_at=_now(), error_message="abandoned (worker stopped)")
+    )
 
 
 async def create_job(
-    session: AsyncSession, *, source: str, mode: SyncMode, entity_type: str | None,
-    sources: set[str], requested_by: str | None, trigger: str = "API",
+    session: AsyncSession,
+    *,
+    source: str,
+    mode: SyncMode,
+    entity_type: str | None,
+    sources: set[str],
+    requested_by: str | None,
+    trigger: str = "API",
     queued_timeout_s: float = 300.0,
 ) -> dict[str, Any]:
     """Queue a sync job; 409 if one is already queued or running for the source."""
@@ -61,9 +73,15 @@ async def create_job(
         raise UnknownEntityType(f"unknown entity type {entity_type!r}", known=list(ENTITIES))
     await _release_abandoned(session, source, queued_timeout_s)
     job_id = uuid.uuid4()
-    values = {"id": job_id, "source_system": source, "mode": mode.value,
-              "entity_type": entity_type, "status": JobStatus.QUEUED, "trigger": trigger,
-              "requested_by": requested_by}
+    values = {
+        "id": job_id,
+        "source_system": source,
+        "mode": mode.value,
+        "entity_type": entity_type,
+        "status": JobStatus.QUEUED,
+        "trigger": trigger,
+        "requested_by": requested_by,
+    }
     try:
         async with session.begin_nested():
             await session.execute(sync_job_t.insert().values(**values))
@@ -82,55 +100,98 @@ async def get_job(session: AsyncSession, job_id: uuid.UUID) -> dict[str, Any]:
 
 async def mark_running(session: AsyncSession, job_id: uuid.UUID) -> None:
     """QUEUED → RUNNING (committed apart from the sync itself, so pollers see it)."""
-    await session.execute(update(sync_job_t).where(sync_job_t.c.id == job_id).values(
-        status=JobStatus.RUNNING, started_at=_now()))
+    await session.execute(
+        update(sync_job_t)
+        .where(sync_job_t.c.id == job_id)
+        .values(status=JobStatus.RUNNING, started_at=_now())
+    )
 
 
 async def complete_job(session: AsyncSession, job: dict[str, Any], result: SyncResult) -> None:
     """RUNNING → COMPLETED with counts, and SYNC_COMPLETED in the same transaction."""
     errors = result.total("errors") + result.integrity_errors
-    counts = {"entities_processed": result.total("processed"),
-              "entities_created": result.total("created"),
-              "entities_updated": result.total("updated"),
-              "entities_unchanged": result.total("unchanged"),
-              "entities_stale": result.total("stale"), "errors": errors}
-    await session.execute(update(sync_job_t).where(sync_job_t.c.id == job["id"]).values(
-        status=JobStatus.COMPLETED, finished_at=_now(), details=result.details(), **counts))
+    counts = {
+        "entities_processed": result.total("processed"),
+        "entities_created": result.total("created"),
+        "entities_updated": result.total("updated"),
+        "entities_unchanged": result.total("unchanged"),
+        "entities_stale": result.total("stale"),
+        "errors": errors,
+    }
+    await session.execute(
+        update(sync_job_t)
+        .where(sync_job_t.c.id == job["id"])
+        .values(status=JobStatus.COMPLETED, finished_at=_now(), details=result.details(), **counts)
+    )
     event_type, topic = ev.SYNC_COMPLETED
-    await add_event(session, Event(event_type=event_type, topic=topic, key=job["source_system"],
-                                   payload={"sync_job_id": str(job["id"]),
-                                            "source_system": job["source_system"],
-                                            "mode": job["mode"], **counts}))
+    await add_event(
+        session,
+        Event(
+            event_type=event_type,
+            topic=topic,
+            key=job["source_system"],
+            payload={
+                "sync_job_id": str(job["id"]),
+                "source_system": job["source_system"],
+                "mode": job["mode"],
+                **counts,
+            },
+        ),
+    )
 
 
 async def fail_job(session: AsyncSession, job: dict[str, Any], message: str) -> None:
     """→ FAILED with the reason in sync_error, and SYNC_FAILED in the same transaction."""
-    await session.execute(update(sync_job_t).where(sync_job_t.c.id == job["id"]).values(
-        status=JobStatus.FAILED, finished_at=_now(), error_message=message[:2000]))
-    await session.execute(sync_error_t.insert().values(
-        job_id=job["id"], source_system=job["source_system"], entity_type=job["entity_type"],
-        kind="FATAL", reason=message[:2000]))
+    await session.execute(
+        update(sync_job_t)
+        .where(sync_job_t.c.id == job["id"])
+        .values(status=JobStatus.FAILED, finished_at=_now(), error_message=message[:2000])
+    )
+    await session.execute(
+        sync_error_t.insert().values(
+            job_id=job["id"],
+            source_system=job["source_system"],
+            entity_type=job["entity_type"],
+            kind="FATAL",
+            reason=message[:2000],
+        )
+    )
     event_type, topic = ev.SYNC_FAILED
-    await add_event(session, Event(event_type=event_type, topic=topic, key=job["source_system"],
-                                   payload={"sync_job_id": str(job["id"]),
-                                            "source_system": job["source_system"],
-                                            "mode": job["mode"], "error": message[:2000]}))
+    await add_event(
+        session,
+        Event(
+            event_type=event_type,
+            topic=topic,
+            key=job["source_system"],
+            payload={
+                "sync_job_id": str(job["id"]),
+                "source_system": job["source_system"],
+                "mode": job["mode"],
+                "error": message[:2000],
+            },
+        ),
+    )
 
 
 async def sync_status(session: AsyncSession, sources: set[str]) -> list[dict[str, Any]]:
     """Per source: its latest job (or none)."""
-    latest = (select(sync_job_t).distinct(sync_job_t.c.source_system)
-              .order_by(sync_job_t.c.source_system, sync_job_t.c.created_at.desc()))
+    latest = (
+        select(sync_job_t)
+        .distinct(sync_job_t.c.source_system)
+        .order_by(sync_job_t.c.source_system, sync_job_t.c.created_at.desc())
+    )
     rows = {r.source_system: dict(r._mapping) for r in (await session.execute(latest))}
     return [{"source_system": s, "last_job": rows.get(s)} for s in sorted(sources | set(rows))]
 
 
-async def job_errors(session: AsyncSession, job_id: uuid.UUID, *, limit: int, offset: int
-                     ) -> tuple[list[dict[str, Any]], int]:
+async def job_errors(
+    session: AsyncSession, job_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
     """Quarantined rows and integrity errors of a job, by file line."""
     await get_job(session, job_id)
     where = sync_error_t.c.job_id == job_id
     total = await session.scalar(select(func.count()).select_from(sync_error_t).where(where))
-    rows = await session.execute(select(sync_error_t).where(where)
-                                 .order_by(sync_error_t.c.id).limit(limit).offset(offset))
+    rows = await session.execute(
+        select(sync_error_t).where(where).order_by(sync_error_t.c.id).limit(limit).offset(offset)
+    )
     return [dict(r._mapping) for r in rows], int(total or 0)

@@ -42,10 +42,13 @@ def connector_for(settings: Settings, source: str) -> Connector:
 
 def engine_for(settings: Settings) -> SyncEngine:
     """The engine configured from settings."""
-    return SyncEngine(EngineConfig(
-        buckets=Buckets.of(settings.delinquency_thresholds),
-        publish_loan_snapshots=settings.publish_loan_snapshots,
-        event_batch_size=settings.entity_event_batch_size))
+    return SyncEngine(
+        EngineConfig(
+            buckets=Buckets.of(settings.delinquency_thresholds),
+            publish_loan_snapshots=settings.publish_loan_snapshots,
+            event_batch_size=settings.entity_event_batch_size,
+        )
+    )
 
 
 class SyncRunner:
@@ -78,8 +81,9 @@ class SyncRunner:
         """Async form of ``submit`` (for FastAPI background tasks, which run sync ones in threads)."""
         self.submit(job_id)
 
-    async def execute(self, job_id: uuid.UUID, connector: Connector | None = None,
-                      progress: ProgressFn | None = None) -> SyncResult | None:
+    async def execute(
+        self, job_id: uuid.UUID, connector: Connector | None = None, progress: ProgressFn | None = None
+    ) -> SyncResult | None:
         """Run one job to COMPLETED (one transaction) or FAILED (another transaction)."""
         async with self.db.unit_of_work() as s:
             job = await jobs.get_job(s, job_id)
@@ -93,10 +97,10 @@ class SyncRunner:
             await self._fail(job, f"{type(exc).__name__}: {exc}")
             return None
 
-    async def _run(self, job: dict[str, Any], connector: Connector | None,
-                   progress: ProgressFn | None) -> SyncResult:
-        req = SyncRequest(job["id"], job["source_system"], SyncMode(job["mode"]),
-                          job["entity_type"])
+    async def _run(
+        self, job: dict[str, Any], connector: Connector | None, progress: ProgressFn | None
+    ) -> SyncResult:
+        req = SyncRequest(job["id"], job["source_system"], SyncMode(job["mode"]), job["entity_type"])
         async with self.db.unit_of_work() as s:
             # Held until this transaction ends (or its connection dies): marks the sync alive.
             await s.scalar(select(func.pg_advisory_xact_lock(func.hashtext(lock_key(req.source)))))
@@ -107,7 +111,8 @@ class SyncRunner:
             assert conn is not None
             await conn.execute("SET LOCAL search_path TO bank_sync, public")
             result = await self.engine.run(
-                conn, connector or connector_for(self.settings, req.source), req, progress)
+                conn, connector or connector_for(self.settings, req.source), req, progress
+            )
             await jobs.complete_job(s, job, result)
         return result
 

@@ -62,9 +62,15 @@ class SyncScheduler:
             try:
                 async with self.db.unit_of_work() as s:
                     job = await jobs.create_job(
-                        s, source=source, mode=mode, entity_type=None,
-                        sources=set(self.settings.source_configs()), requested_by=None,
-                        trigger="SCHEDULE", queued_timeout_s=self.settings.queued_job_timeout_s)
+                        s,
+                        source=source,
+                        mode=mode,
+                        entity_type=None,
+                        sources=set(self.settings.source_configs()),
+                        requested_by=None,
+                        trigger="SCHEDULE",
+                        queued_timeout_s=self.settings.queued_job_timeout_s,
+                    )
             except SyncAlreadyRunning:
                 log.info("scheduled sync of %s skipped: one is running", source)
                 continue

@@ -35,11 +35,11 @@ class RawStager:
     async def _chunk(self, chunk: Chunk) -> None:
         if isinstance(chunk, CsvBlock) and chunk.copyable and await self._copy_block(chunk):
             return
-        rows: list[Row] = (await asyncio.to_thread(list, chunk) if isinstance(chunk, CsvBlock)
-                           else list(chunk))
+        rows: list[Row] = await asyncio.to_thread(list, chunk) if isinstance(chunk, CsvBlock) else list(chunk)
         if rows:
             await self.conn.copy_records_to_table(
-                self.table, records=rows, columns=("line", *self.spec.field_names))
+                self.table, records=rows, columns=("line", *self.spec.field_names)
+            )
 
     async def _copy_block(self, block: CsvBlock) -> bool:
         """COPY the block's bytes (lines numbered by the identity); False if PostgreSQL refused
@@ -48,8 +48,12 @@ class RawStager:
         await self.conn.execute(q.set_next_line(self.spec, block.first_line))
         try:
             await self.conn.copy_to_table(
-                self.table, source=_once(block.data), columns=block.columns, format="csv",
-                delimiter=block.delimiter)
+                self.table,
+                source=_once(block.data),
+                columns=block.columns,
+                format="csv",
+                delimiter=block.delimiter,
+            )
         except (asyncpg.DataError, asyncpg.exceptions.BadCopyFileFormatError):
             await self.conn.execute("ROLLBACK TO SAVEPOINT stg_block; RELEASE SAVEPOINT stg_block")
             return False
@@ -60,8 +64,9 @@ class RawStager:
         """File columns the entity does not use still need a column to be COPYed into."""
         extra = [c for c in columns if c not in self.spec.field_names and c not in self._extra]
         if extra:
-            await self.conn.execute(f"ALTER TABLE {self.table} "
-                                    + ", ".join(f"ADD COLUMN {c} text" for c in extra))
+            await self.conn.execute(
+                f"ALTER TABLE {self.table} " + ", ".join(f"ADD COLUMN {c} text" for c in extra)
+            )
             self._extra.update(extra)
 
 

@@ -71,16 +71,18 @@ def read_blocks(fh: IO[bytes], first_line: int) -> Iterator[tuple[bytes, int, in
         yield rest, line, 1
 
 
-def parse_lines(data: bytes, first_line: int, delimiter: str, width: int,
-                bad: list[BadRow]) -> Iterator[tuple[int, list[str]]]:
+def parse_lines(
+    data: bytes, first_line: int, delimiter: str, width: int, bad: list[BadRow]
+) -> Iterator[tuple[int, list[str]]]:
     """(line, fields) of well-formed lines; encoding, width and truncation go to ``bad``."""
     cur = [first_line]
     reader = csv.reader(_decoded(data, first_line, bad, cur), delimiter=delimiter)
     for row in reader:
         if len(row) != width:
             if row:
-                bad.append(BadRow(cur[0], f"expected {width} fields, got {len(row)}",
-                                  delimiter.join(row)[:300]))
+                bad.append(
+                    BadRow(cur[0], f"expected {width} fields, got {len(row)}", delimiter.join(row)[:300])
+                )
             continue
         yield cur[0], row
 

@@ -15,8 +15,7 @@ from caisse_bank_sync.sources.base import CHUNK_ROWS, BadRow, ExtractError, Row,
 from caisse_bank_sync.sources.csv_blocks import CsvBlock, copyable, parse_lines, read_blocks
 
 
-def _decoded_lines(fh: IO[bytes], bad: list[BadRow], first_line: int, cur: list[int]
-                   ) -> Iterator[str]:
+def _decoded_lines(fh: IO[bytes], bad: list[BadRow], first_line: int, cur: list[int]) -> Iterator[str]:
     """UTF-8 lines; bad encoding and an unterminated last line are quarantined, not yielded."""
     lineno = first_line - 1
     for raw in fh:
@@ -49,14 +48,14 @@ class CsvExtract(SyncChunkExtract):
     def _header(self, fh: IO[bytes]) -> tuple[str, ...]:
         """Read the header; returns the raw staging column of each file column."""
         try:
-            header = next(csv.reader([fh.readline().decode("utf-8-sig")],
-                                     delimiter=self.layout.delimiter))
+            header = next(csv.reader([fh.readline().decode("utf-8-sig")], delimiter=self.layout.delimiter))
         except (UnicodeDecodeError, StopIteration) as exc:
             raise ExtractError(f"{self.path.name}: unreadable header") from exc
         header = [h.strip() for h in header]
         spec = ENTITIES[self.entity]
-        missing = [self.layout.column_for(f) for f in spec.field_names
-                   if self.layout.column_for(f) not in header]
+        missing = [
+            self.layout.column_for(f) for f in spec.field_names if self.layout.column_for(f) not in header
+        ]
         if missing:
             raise ExtractError(f"{self.path.name}: missing columns {', '.join(missing)}")
         idx = [header.index(self.layout.column_for(f)) for f in spec.field_names]
@@ -69,14 +68,25 @@ class CsvExtract(SyncChunkExtract):
             columns = self._header(fh)
             delim = self.layout.delimiter.encode()
             for data, first, n in read_blocks(fh, 2):
-                yield CsvBlock(data, first, n, columns, self.layout.delimiter, self._parse,
-                               copyable(data, delim, self._width))
+                yield CsvBlock(
+                    data,
+                    first,
+                    n,
+                    columns,
+                    self.layout.delimiter,
+                    self._parse,
+                    copyable(data, delim, self._width),
+                )
 
     def _parse(self, block: CsvBlock) -> list[Row]:
         """Canonical rows of a block parsed in Python (bad lines recorded)."""
         pick = self._pick
-        return [(line, *pick(row)) for line, row in parse_lines(
-            block.data, block.first_line, self.layout.delimiter, self._width, self.bad_rows)]
+        return [
+            (line, *pick(row))
+            for line, row in parse_lines(
+                block.data, block.first_line, self.layout.delimiter, self._width, self.bad_rows
+            )
+        ]
 
 
 def json_value(value: Any) -> str | None:
@@ -114,8 +124,7 @@ class JsonLinesExtract(SyncChunkExtract):
                     record = json.loads(text, parse_float=str, parse_int=str)
                     chunk.append(json_row(cur[0], record, cols))
                 except ValueError as exc:
-                    self.bad_rows.append(BadRow(cur[0], f"invalid JSON record: {exc}",
-                                                text[:300].rstrip()))
+                    self.bad_rows.append(BadRow(cur[0], f"invalid JSON record: {exc}", text[:300].rstrip()))
                     continue
                 if len(chunk) >= CHUNK_ROWS:
                     yield chunk

@@ -18,8 +18,7 @@ PAGE_SIZE = 5000
 class HttpExtract(Extract):
     """``GET {base}/{entity}?page=N&pageSize=M`` → ``{"items": [...], "nextPage": N|null}``."""
 
-    def __init__(self, entity: str, url: str, columns: list[str], client: httpx.AsyncClient
-                 ) -> None:
+    def __init__(self, entity: str, url: str, columns: list[str], client: httpx.AsyncClient) -> None:
         super().__init__(entity=entity, name=url)
         self.url, self.columns, self.client = url, columns, client
 
@@ -55,8 +54,7 @@ class HttpExtract(Extract):
 class HttpConnector:
     """A source exposing its entities over HTTP (JSON field names as in the source layout)."""
 
-    def __init__(self, source: str, base_url: str, client: httpx.AsyncClient | None = None
-                 ) -> None:
+    def __init__(self, source: str, base_url: str, client: httpx.AsyncClient | None = None) -> None:
         self.source, self.base_url = source, base_url.rstrip("/")
         self.client = client or httpx.AsyncClient(timeout=60.0)
 

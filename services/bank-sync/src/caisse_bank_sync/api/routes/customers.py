@@ -27,36 +27,38 @@ CollateralPage = Annotated[Page, Depends(paging(("collateral_number", "value")))
 
 @router.get("", response_model=PageRead[CustomerSummaryRead])
 async def search_customers(
-    session: SessionDep, principal: CustomerReader, page: CustomerPage,
-    q: Annotated[str | None, Query(max_length=100, description="name prefix, phone, ID, CIF")]
-    = None,
+    session: SessionDep,
+    principal: CustomerReader,
+    page: CustomerPage,
+    q: Annotated[str | None, Query(max_length=100, description="name prefix, phone, ID, CIF")] = None,
     include_stale: Annotated[bool, Query(alias="includeStale")] = False,
 ) -> dict[str, object]:
     """Search customers by name (prefix), phone number, ID number or CIF."""
-    items, total = await queries.search_customers(session, principal, q=q,
-                                                  include_stale=include_stale, page=page)
+    items, total = await queries.search_customers(
+        session, principal, q=q, include_stale=include_stale, page=page
+    )
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
 
 @router.get("/{cif}", response_model=CustomerRead)
-async def get_customer(cif: Cif, session: SessionDep, principal: CustomerReader
-                       ) -> dict[str, object]:
+async def get_customer(cif: Cif, session: SessionDep, principal: CustomerReader) -> dict[str, object]:
     """``Customer`` by CIF with phones, addresses, e-mails and reference customers."""
     return await queries.get_customer(session, principal, cif)
 
 
 @router.get("/{cif}/loans", response_model=PageRead[LoanRead])
-async def customer_loans(cif: Cif, session: SessionDep, principal: LoanReader,
-                         page: LoanPage, settings: SettingsDep) -> dict[str, object]:
+async def customer_loans(
+    cif: Cif, session: SessionDep, principal: LoanReader, page: LoanPage, settings: SettingsDep
+) -> dict[str, object]:
     """``Loan[]`` of a customer."""
     items, total = await queries.customer_loans(session, principal, cif, page)
-    return {"items": with_bucket(items, settings), "total": total, "limit": page.limit,
-            "offset": page.offset}
+    return {"items": with_bucket(items, settings), "total": total, "limit": page.limit, "offset": page.offset}
 
 
 @router.get("/{cif}/collaterals", response_model=PageRead[CollateralRead])
-async def customer_collaterals(cif: Cif, session: SessionDep, principal: LoanReader,
-                               page: CollateralPage) -> dict[str, object]:
+async def customer_collaterals(
+    cif: Cif, session: SessionDep, principal: LoanReader, page: CollateralPage
+) -> dict[str, object]:
     """``Collateral[]`` of a customer."""
     items, total = await queries.customer_collaterals(session, principal, cif, page)
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}

@@ -14,8 +14,9 @@ from caisse_bank_sync.services import queries
 from caisse_bank_sync.services.queries import Page
 
 router = APIRouter(prefix="/api/loans", tags=["loans"])
-LoanPage = Annotated[Page, Depends(paging(("account_number", "days_past_due",
-                                           "overdue_amount", "updated_at")))]
+LoanPage = Annotated[
+    Page, Depends(paging(("account_number", "days_past_due", "overdue_amount", "updated_at")))
+]
 
 
 def with_bucket(rows: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
@@ -26,22 +27,28 @@ def with_bucket(rows: list[dict[str, Any]], settings: Settings) -> list[dict[str
 
 @router.get("/delinquent", response_model=PageRead[LoanRead])
 async def delinquent_loans(
-    session: SessionDep, principal: LoanReader, page: LoanPage, settings: SettingsDep,
+    session: SessionDep,
+    principal: LoanReader,
+    page: LoanPage,
+    settings: SettingsDep,
     dpd: Annotated[int, Query(ge=1, le=100_000, description="minimum days past due")] = 1,
     max_dpd: Annotated[int | None, Query(alias="maxDpd", ge=1, le=100_000)] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, object]:
     """Delinquent loans: days past due ≥ ``dpd`` (and ≤ ``maxDpd``), optional ``status``."""
-    items, total = await queries.delinquent_loans(session, principal, min_dpd=dpd,
-                                                  max_dpd=max_dpd, status=status, page=page)
-    return {"items": with_bucket(items, settings), "total": total, "limit": page.limit,
-            "offset": page.offset}
+    items, total = await queries.delinquent_loans(
+        session, principal, min_dpd=dpd, max_dpd=max_dpd, status=status, page=page
+    )
+    return {"items": with_bucket(items, settings), "total": total, "limit": page.limit, "offset": page.offset}
 
 
 @router.get("/{account_number}", response_model=LoanDetailRead)
-async def get_loan(account_number: Annotated[str, Path(min_length=1, max_length=32)],
-                   session: SessionDep, principal: LoanReader, settings: SettingsDep
-                   ) -> dict[str, object]:
+async def get_loan(
+    account_number: Annotated[str, Path(min_length=1, max_length=32)],
+    session: SessionDep,
+    principal: LoanReader,
+    settings: SettingsDep,
+) -> dict[str, object]:
     """``Loan`` by account number, with its collaterals."""
     loan = await queries.get_loan(session, principal, account_number)
     return with_bucket([loan], settings)[0]
