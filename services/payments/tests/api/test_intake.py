@@ -121,6 +121,7 @@ async def test_the_statement_is_all_or_nothing(client: Any, app: Any) -> None:
             database_of(app).engine,
             values,
             delivery=("kkiapay", delivery_id),
+            outcome="SUCCESS",
             history_reason=None,
             outbox_row={**event_row, "event_id": taken},  # unique event_id already used
         )

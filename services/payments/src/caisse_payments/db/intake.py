@@ -1,6 +1,6 @@
-"""Intake of a new notification in ONE statement (one round trip), inside the caller's transaction.
+"""A new notification in ONE statement (one round trip): replay guard, payment, history, outbox.
 
-A data-modifying CTE does, atomically and in order:
+``INTAKE`` runs inside the caller's transaction. A data-modifying CTE, atomically:
 
 1. ``claim``: record the signed delivery (replay guard; skipped when there is no delivery);
 2. ``ins``: insert the payment only if the delivery was claimed, ``ON CONFLICT (channel,
@@ -8,10 +8,14 @@ A data-modifying CTE does, atomically and in order:
 3. ``hist``: the first ``payment_history`` row, only if the payment was inserted;
 4. ``ob``: the outbox event (already Avro-encoded), only if the payment was inserted.
 
-It returns one row: ``claimed`` and the inserted payment's columns (all NULL when the provider
-reference already existed, so the caller takes the duplicate path in the same transaction).
-History and event are optional (``with_history`` / ``with_event``): a loan repayment is allocated
-afterwards under the loan's row lock, and that step writes them.
+It returns ``claimed`` and the inserted payment's columns (all NULL when the provider reference
+already existed: the caller takes the duplicate path in the same transaction). History and event
+are optional: a loan repayment is allocated afterwards under the loan's row lock, which writes them.
+
+``STANDALONE_INTAKE`` is the autocommit variant for webhooks (a single statement is atomic on
+its own). It records the delivery only together with what it answers: the new payment, or a
+known one with the same amount and currency that a retry leaves unchanged (``known``). Any other
+case writes nothing and returns NULL columns, and the caller runs the transactional path.
 """
 
 from __future__ import annotations
@@ -62,32 +66,48 @@ _CLAIM_FIRST = f"""claim AS (
     RETURNING 1
 )"""
 _CLAIMED_FIRST = "(CAST(:d_id AS VARCHAR(64)) IS NULL OR EXISTS (SELECT 1 FROM claim))"
-# Standalone (autocommit) variant: look for the delivery, and record it only with the payment,
-# so a statement that inserts nothing commits nothing (a duplicate then goes through the
-# transactional path, which claims the delivery in the same transaction as its answer).
 _SEEN = f"""seen AS (
     SELECT 1 FROM {SCHEMA}.webhook_delivery
     WHERE channel = CAST(:d_channel AS VARCHAR(20)) AND delivery_id = CAST(:d_id AS VARCHAR(64))
 )"""  # noqa: S608
-_CLAIM_WITH_PAYMENT = f""", claim AS (
+_NOT_SEEN = "(NOT EXISTS (SELECT 1 FROM seen))"
+# A retry answered with the stored payment unchanged (services.ingest._duplicate's no-op case).
+_KNOWN = f""", known AS (
+    SELECT p.* FROM {SCHEMA}.payment p
+    WHERE p.channel = CAST(:channel AS VARCHAR(20))
+      AND p.provider_reference = CAST(:provider_reference AS VARCHAR(120))
+      AND {_NOT_SEEN}
+      AND p.amount = CAST(:amount AS BIGINT) AND p.currency = CAST(:currency AS VARCHAR(3))
+      AND (p.status NOT IN ('PENDING', 'FAILED') OR CAST(:outcome AS TEXT) = 'PENDING'
+           OR (p.status = 'FAILED' AND CAST(:outcome AS TEXT) = 'FAILED'))
+), claim_new AS (
     INSERT INTO {SCHEMA}.webhook_delivery (channel, delivery_id)
     SELECT CAST(:d_channel AS VARCHAR(20)), CAST(:d_id AS VARCHAR(64)) FROM ins
+), claim_known AS (
+    INSERT INTO {SCHEMA}.webhook_delivery (channel, delivery_id)
+    SELECT CAST(:d_channel AS VARCHAR(20)), CAST(:d_id AS VARCHAR(64)) FROM known
+    ON CONFLICT DO NOTHING
+    RETURNING 1
 )"""  # noqa: S608
-_NOT_SEEN = "(NOT EXISTS (SELECT 1 FROM seen))"
+_STANDALONE_CLAIMED = (
+    f"({_NOT_SEEN} AND (NOT EXISTS (SELECT 1 FROM known) OR EXISTS (SELECT 1 FROM claim_known)))"  # noqa: S608
+)
+_STANDALONE_ROWS = "(SELECT true AS created, ins.* FROM ins UNION ALL SELECT false, known.* FROM known)"
 
 
-def _sql(guard: str, claimed: str, after_insert: str = "") -> str:
+def _sql(guard: str, may_insert: str, claimed: str, after_insert: str = "", rows: str = "ins") -> str:
     names = ", ".join(c.name for c in INSERTED)
     casts = ", ".join(_cast(c.name, _type(c)) for c in INSERTED)
     event_casts = ", ".join(_cast(f"e_{f}", t) for f, t in _EVENT_TYPES.items())
-    returned = ", ".join(f"ins.{c.name}" for c in payment.c)
+    created = "r.created" if rows != "ins" else "r.id IS NOT NULL"
+    returned = ", ".join(f"r.{c.name}" for c in payment.c)
     # Identifiers come from the table metadata and module constants; values are bind parameters.
     return f"""
 WITH {guard}, ins AS (
     INSERT INTO {SCHEMA}.payment ({names}, institution_id)
     SELECT {casts}, (SELECT l.institution_id FROM {SCHEMA}.loan l
                      WHERE l.account_number = CAST(:account_number AS VARCHAR(60)))
-    WHERE {claimed}
+    WHERE {may_insert}
     ON CONFLICT (channel, provider_reference) DO NOTHING
     RETURNING *
 ){after_insert}, hist AS (
@@ -98,8 +118,8 @@ WITH {guard}, ins AS (
     INSERT INTO {SCHEMA}.outbox ({", ".join(EVENT_FIELDS)})
     SELECT {event_casts} FROM ins WHERE CAST(:with_event AS BOOLEAN)
 )
-SELECT {claimed} AS claimed, {returned}
-FROM (SELECT 1) AS one LEFT JOIN ins ON true
+SELECT {claimed} AS claimed, {created} AS created, {returned}
+FROM (SELECT 1) AS one LEFT JOIN {rows} AS r ON true
 """  # noqa: S608
 
 
@@ -107,11 +127,14 @@ def _statement(sql: str) -> TextualSelect:
     """JSONB parameters typed so SQLAlchemy serialises them as the Core path does."""
     jsonb = [c.name for c in INSERTED if isinstance(c.type, JSONB)] + ["e_headers"]
     params = (bindparam(n, type_=JSONB(none_as_null=True)) for n in jsonb)
-    return text(sql).bindparams(*params).columns(column("claimed", Boolean), *payment.c)
+    flags = (column("claimed", Boolean), column("created", Boolean))
+    return text(sql).bindparams(*params).columns(*flags, *payment.c)
 
 
-INTAKE = _statement(_sql(_CLAIM_FIRST, _CLAIMED_FIRST))
-STANDALONE_INTAKE = _statement(_sql(_SEEN, _NOT_SEEN, _CLAIM_WITH_PAYMENT))
+INTAKE = _statement(_sql(_CLAIM_FIRST, _CLAIMED_FIRST, _CLAIMED_FIRST))
+STANDALONE_INTAKE = _statement(
+    _sql(_SEEN, _NOT_SEEN, _STANDALONE_CLAIMED, after_insert=_KNOWN, rows=_STANDALONE_ROWS)
+)
 NO_EVENT: dict[str, Any] = {f"e_{f}": None for f in EVENT_FIELDS}
 
 
@@ -139,16 +162,18 @@ async def insert_standalone(
     values: Mapping[str, Any],
     *,
     delivery: tuple[str, str],
+    outcome: str,
     history_reason: str | None,
     outbox_row: Mapping[str, Any] | None,
 ) -> PaymentRow:
     """Payment + delivery + history + outbox as ONE autocommit statement (one round trip).
 
     A single statement is atomic on its own: everything or nothing is committed. ``claimed`` is
-    False for a delivery already recorded (nothing written); a NULL ``id`` with ``claimed`` means
-    the provider reference exists and nothing was written either.
+    False for a replayed delivery (nothing written). Otherwise ``created`` and the payment's
+    columns: the new one, or the known one a retry leaves unchanged (only the delivery written);
+    NULL columns when neither applies (nothing written: use the transactional path).
     """
-    params = _params(values, delivery, history_reason, True, outbox_row)
+    params = {**_params(values, delivery, history_reason, True, outbox_row), "outcome": outcome}
     async with engine.connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
         return (await auto.execute(STANDALONE_INTAKE, params)).one()

@@ -172,10 +172,11 @@ async def ingest_delivery(
 ) -> IngestResult:
     """A signed webhook delivery, in as few round trips as its case allows.
 
-    The common case, a new payment that needs no loan allocation, is one autocommit statement
-    (delivery + payment + history + outbox: all or nothing). A replay is refused by the same
-    statement, writing nothing. Anything else (known provider reference, loan repayment) runs
-    :func:`ingest` in one transaction, claiming the delivery there.
+    The common cases of a payment that needs no loan allocation are one autocommit statement:
+    a new payment (delivery + payment + history + outbox: all or nothing), a provider retry
+    answered with the unchanged stored payment (delivery only), a replay (nothing). Anything else
+    (amount mismatch, completion of a pending payment, loan repayment) runs :func:`ingest` in one
+    transaction, claiming the delivery there.
     """
     if not _needs_loan(n):
         values = _values(n, ctx)
@@ -183,13 +184,14 @@ async def ingest_delivery(
             database.engine,
             values,
             delivery=delivery,
+            outcome=n.outcome.value,
             history_reason=values["review_reason"] or n.failure_reason,
             outbox_row=_outbox_row(n, values),
         )
         if not row.claimed:
             raise WebhookReplayed("this signed delivery was already received")
         if row.id is not None:
-            return IngestResult(row, created=True)
+            return IngestResult(row, created=row.created)
     async with database.unit_of_work() as session:
         return await ingest(session, n, ctx, delivery=delivery)
 
