@@ -272,6 +272,21 @@ WHERE ({old}, t.source_system, t.is_stale) IS DISTINCT FROM ({new}, EXCLUDED.sou
 RETURNING (t.xmax = 0) AS created, {ret}"""
 
 
+def insert_new(spec: EntitySpec, returning: tuple[str, ...] = ()) -> str:
+    """Plain INSERT of the valid staged rows in key order, for a target that is known empty:
+    no conflict arbitration, no anti-join, and the primary key index filled left to right.
+
+    Parameters: $1 source system, $2 job id.
+    """
+    cols = ", ".join(spec.field_names)
+    ret = ", ".join((*spec.key, *returning))
+    return f"""
+INSERT INTO {SCHEMA}.{spec.name} ({cols}, source_system, last_sync_job_id, row_hash)
+SELECT {cols}, $1::varchar, $2, row_hash FROM {typed_table(spec)}
+WHERE reason IS NULL ORDER BY {", ".join(spec.key)}
+RETURNING true AS created, {ret}"""
+
+
 def mark_stale(spec: EntitySpec, returning: tuple[str, ...] = ()) -> str:
     """Flag this source's records absent from the extract (any raw row, even invalid, counts).
 

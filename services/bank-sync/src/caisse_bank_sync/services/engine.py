@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import asyncpg
+
 from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.db import bulk_sql as q
 from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
@@ -22,6 +24,7 @@ from caisse_bank_sync.services.staging import RawStager
 from caisse_bank_sync.sources.base import Connector, Extract
 
 ProgressFn = Callable[[str, int], None]
+WORK_MEM = "64MB"
 ERROR_COLUMNS = (
     "job_id",
     "source_system",
@@ -97,6 +100,8 @@ class SyncEngine:
         """Synchronise; raises on a fatal error (the caller's transaction then rolls back)."""
         names = [req.entity_type] if req.entity_type else connector.entities()
         result = SyncResult()
+        # Whole-extract hash aggregates and joins (~100 MB per million keys) stay in memory.
+        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         for name in names:
             extract = connector.open(name)
             result.entities.append(await self._load(conn, ENTITIES[name], extract, req, progress))
@@ -153,12 +158,9 @@ class SyncEngine:
     ) -> None:
         snapshots = spec.name == "loan" and self.config.publish_loan_snapshots
         extra = ev.LOAN_SNAPSHOT_FIELDS if snapshots else ()
-        rows = await conn.fetch(q.upsert(spec, extra), req.source, req.job_id)
+        rows, stale_rows = await self._write(conn, spec, req, extra)
         created = [_key(spec, r) for r in rows if r["created"]]
         updated = [_key(spec, r) for r in rows if not r["created"]]
-        stale_rows = []
-        if req.mode is SyncMode.FULL and req.entity_type in (None, spec.name):
-            stale_rows = await conn.fetch(q.mark_stale(spec, extra), req.source, req.job_id)
         stale = [_key(spec, r) for r in stale_rows]
         res.created, res.updated, res.stale = len(created), len(updated), len(stale)
         res.unchanged = staged - res.created - res.updated
@@ -170,6 +172,39 @@ class SyncEngine:
                 (r["account_number"], ev.loan_snapshot(r["account_number"], r)) for r in (*rows, *stale_rows)
             ]
             res.events += await copy_events(conn, encode_events(*ev.LOAN_UPDATED, items))
+
+    async def _write(
+        self, conn: Any, spec: EntitySpec, req: SyncRequest, extra: tuple[str, ...]
+    ) -> tuple[list[Any], list[Any]]:
+        """Write the valid staged rows; (written rows, rows marked stale)."""
+        if await self._claim_empty(conn, spec):
+            rows = await conn.fetch(q.insert_new(spec, extra), req.source, req.job_id)
+            # Statistics of an empty table would mislead the integrity check's join plans.
+            await conn.execute(f"ANALYZE {SCHEMA}.{spec.name}")
+            return rows, []  # the table was empty: nothing of this source can be missing
+        rows = await conn.fetch(q.upsert(spec, extra), req.source, req.job_id)
+        if req.mode is SyncMode.FULL and req.entity_type in (None, spec.name):
+            return rows, await conn.fetch(q.mark_stale(spec, extra), req.source, req.job_id)
+        return rows, []
+
+    async def _claim_empty(self, conn: Any, spec: EntitySpec) -> bool:
+        """Whether the target table is empty and stays without other writers until commit.
+
+        SHARE ROW EXCLUSIVE lets readers through but no other writer, so a plain INSERT cannot
+        meet a concurrent key. NOWAIT: with a writer active, the ON CONFLICT path is taken
+        instead (waiting could deadlock two first loads of different sources).
+        """
+        table = f"{SCHEMA}.{spec.name}"
+        if await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table})"):
+            return False
+        try:
+            await conn.execute(f"SAVEPOINT claim; LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE NOWAIT")
+        except asyncpg.LockNotAvailableError:
+            await conn.execute("ROLLBACK TO SAVEPOINT claim; RELEASE SAVEPOINT claim")
+            return False
+        await conn.execute("RELEASE SAVEPOINT claim")
+        # Re-read under the lock: rows committed since the first look now show.
+        return not await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table})")
 
     async def _entity_events(
         self,

@@ -1,0 +1,126 @@
+"""First load into an empty table (plain INSERT) gives what the ON CONFLICT path gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from caisse_bank_sync import synthetic
+from caisse_bank_sync.db import bulk_sql
+from caisse_bank_sync.domain.entities import LOAN
+
+from .helpers import SERVICE_DIR, Harness
+
+OTHER = "ZZ_OTHER_SOURCE"
+ENTITIES = ["customer", "loan"]
+COUNTS = (
+    "entities_processed",
+    "entities_created",
+    "entities_updated",
+    "entities_unchanged",
+    "entities_stale",
+    "errors",
+)
+
+
+def _line(values: dict[str, str]) -> bytes:
+    return (",".join(values.get(f, "") for f in LOAN.field_names) + "\n").encode()
+
+
+def _extract(folder: Path) -> None:
+    """Customers and loans with good rows and every kind of bad one (CSV, so COPY and Python)."""
+    synthetic.generate("T24", folder, customers=8, loans=12, seed=4, delinquent_ratio=0.3, entities=ENTITIES)
+    bad = {**synthetic.loan_row(3, 8), "days_past_due": "x"}
+    with (folder / "AA.ARRANGEMENT.csv").open("ab") as fh:
+        fh.write(_line(synthetic.loan_row(2, 8)))  # duplicate key
+        fh.write(_line(bad))  # wrong type (and the key is duplicated too)
+        fh.write(_line({**synthetic.loan_row(20, 8), "outstanding_principal": "1e40"}))
+        fh.write(_line({**synthetic.loan_row(21, 8), "cif": "CIF_GHOST"}))  # integrity
+        fh.write(b"LN_SHORT,CIF1\n")
+
+
+async def _seed_other_source(h: Harness) -> None:
+    """One record of another source in each table: the tables are no longer empty."""
+    async with h.db.unit_of_work() as s:
+        conn = (await (await s.connection()).get_raw_connection()).driver_connection
+        await conn.execute(
+            "INSERT INTO bank_sync.customer (cif, full_name, source_system) VALUES ($1, 'x', 'LOS')",
+            OTHER,
+        )
+        await conn.execute(
+            "INSERT INTO bank_sync.loan (account_number, cif, currency, status, original_amount,"
+            " outstanding_principal, source_system) VALUES ($1, $1, 'XOF', 'ACTIVE', 1, 1, 'LOS')",
+            OTHER,
+        )
+
+
+async def _state(h: Harness, job: dict[str, Any]) -> dict[str, Any]:
+    tables = {
+        n: [r for r in await h.table(n) if OTHER not in (r.get("cif"), r.get("account_number"))]
+        for n in ("customer", "loan")
+    }
+    errors = await h.rows(
+        "SELECT entity_type, kind, line, natural_key, reason FROM bank_sync.sync_error"
+        " WHERE job_id = :j ORDER BY entity_type, kind, line, natural_key",
+        j=job["id"],
+    )
+    events = await h.rows(
+        "SELECT event_type, key, count(*) AS n FROM bank_sync.outbox WHERE event_type <>"
+        " 'banksync.SyncCompleted' GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    return {"counts": {c: job[c] for c in COUNTS}, "tables": tables, "errors": errors, "events": events}
+
+
+async def _run(
+    pg: Any, tmp_path: Path, name: str, seeded: bool, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Any], int]:
+    h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path / name)
+    _extract(h.folder / "T24")
+    calls: list[str] = []
+    real = bulk_sql.insert_new
+
+    def spy(spec: Any, returning: tuple[str, ...] = ()) -> str:
+        calls.append(spec.name)
+        return real(spec, returning)
+
+    monkeypatch.setattr(bulk_sql, "insert_new", spy)
+    try:
+        if seeded:
+            await _seed_other_source(h)
+        job, _ = await h.sync()
+        assert job["status"] == "COMPLETED"
+        return await _state(h, job), len(calls)
+    finally:
+        await h.db.dispose()
+
+
+async def test_fast_first_load_matches_the_upsert_path(
+    pg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, fast_calls = await _run(pg, tmp_path, "fast", False, monkeypatch)
+    slow, slow_calls = await _run(pg, tmp_path, "slow", True, monkeypatch)
+    assert (fast_calls, slow_calls) == (2, 0)  # customer and loan took the fast path
+    assert fast == slow
+    reasons = {e["reason"] for e in fast["errors"]}
+    assert {
+        "duplicate key in extract",
+        "outstanding_principal overflows",
+        "expected 16 fields, got 2",
+        "references missing customer CIF_GHOST",
+    } <= reasons
+    assert fast["counts"]["entities_created"] == 8 + 10 + 1  # loans 2 and 3 are duplicated
+    assert any(e["event_type"] == "banksync.LoanDelinquencyChanged" for e in fast["events"])
+
+
+async def test_reload_after_a_fast_first_load_is_unchanged(pg, tmp_path: Path) -> None:
+    h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
+    try:
+        synthetic.generate("T24", h.folder / "T24", customers=6, loans=9, seed=2, entities=ENTITIES)
+        first, _ = await h.sync()
+        again, _ = await h.sync()
+        assert first["entities_created"] == first["entities_processed"] == 15
+        assert (again["entities_unchanged"], again["entities_created"]) == (15, 0)
+        assert again["entities_updated"] == again["entities_stale"] == 0
+    finally:
+        await h.db.dispose()
