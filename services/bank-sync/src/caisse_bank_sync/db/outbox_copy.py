@@ -33,32 +33,41 @@ def encode_events(
     """Outbox records for (key, payload) pairs of one event type (schema version 1)."""
     registry = default_registry()
     schema = registry.parsed(event_type, 1)
-    now = utcnow()
-    correlation = current_correlation_id()
+    head, tail = _headers_template(event_type, causation_id)
     records: list[tuple[Any, ...]] = []
     write = fastavro.schemaless_writer
+    buf = io.BytesIO()
     for key, payload in items:
         if not records:
             data = registry.encode(event_type, 1, payload)  # validates the contract once
         else:
-            buf = io.BytesIO()
+            buf.seek(0)
+            buf.truncate()
             write(buf, schema, payload)
             data = buf.getvalue()
         event_id = uuid.uuid4()
-        headers = {
-            k: v.decode()
-            for k, v in envelope_headers(
-                event_id=str(event_id),
-                event_type=event_type,
-                schema_version=1,
-                occurred_at=now,
-                producer=SCHEMA,
-                correlation_id=correlation,
-                causation_id=causation_id,
-            )
-        }
-        records.append((event_id, event_type, 1, topic, key, data, json.dumps(headers)))
+        records.append((event_id, event_type, 1, topic, key, data, f"{head}{event_id}{tail}"))
     return records
+
+
+def _headers_template(event_type: str, causation_id: str | None) -> tuple[str, str]:
+    """JSON headers split around the event id, the only header that differs between events
+    of one batch (one json.dumps per batch instead of one per event)."""
+    marker = "00000000-0000-4000-8000-000000000000"
+    headers = {
+        k: v.decode()
+        for k, v in envelope_headers(
+            event_id=marker,
+            event_type=event_type,
+            schema_version=1,
+            occurred_at=utcnow(),
+            producer=SCHEMA,
+            correlation_id=current_correlation_id(),
+            causation_id=causation_id,
+        )
+    }
+    head, tail = json.dumps(headers).split(marker)
+    return head, tail
 
 
 async def copy_events(conn: Any, records: list[tuple[Any, ...]]) -> int:

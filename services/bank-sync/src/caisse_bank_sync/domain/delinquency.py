@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,11 +30,7 @@ class Buckets:
     @property
     def labels(self) -> tuple[str, ...]:
         """Bucket labels by index (0 is CURRENT)."""
-        t = self.thresholds
-        out = [CURRENT]
-        for i, low in enumerate(t):
-            out.append(f"{low}-{t[i + 1] - 1}" if i + 1 < len(t) else f"{low - 1}+")
-        return tuple(out)
+        return _labels(self.thresholds)
 
     def index(self, days_past_due: int | None) -> int:
         """Bucket index (same as PostgreSQL ``width_bucket(dpd, thresholds)``)."""
@@ -49,3 +46,12 @@ class Buckets:
         if new:
             return self.index(current_dpd) > 0
         return self.index(previous_dpd) != self.index(current_dpd)
+
+
+@functools.lru_cache(maxsize=32)
+def _labels(t: tuple[int, ...]) -> tuple[str, ...]:
+    """Labels of some thresholds (cached: asked twice per delinquency event)."""
+    out = [CURRENT]
+    for i, low in enumerate(t):
+        out.append(f"{low}-{t[i + 1] - 1}" if i + 1 < len(t) else f"{low - 1}+")
+    return tuple(out)

@@ -49,19 +49,23 @@ def entity_updated_payloads(
     batch_size: int,
 ) -> list[dict[str, Any]]:
     """ENTITY_UPDATED payloads: natural keys of created, updated, then stale records, batched."""
-    tagged = [(k, "c") for k in created] + [(k, "u") for k in updated] + [(k, "s") for k in stale]
+    keys = [*created, *updated, *stale]
+    created_end, updated_end = len(created), len(created) + len(updated)
     out = []
-    for i in range(0, len(tagged), batch_size):
-        part = tagged[i : i + batch_size]
+    for i in range(0, len(keys), batch_size):
+        end = min(i + batch_size, len(keys))
+        # Counts by overlap of [i, end) with the created, updated and stale ranges of ``keys``.
+        c = max(0, min(end, created_end) - i)
+        u = max(0, min(end, updated_end) - max(i, created_end))
         out.append(
             {
                 "sync_job_id": job_id,
                 "entity_type": entity_type,
                 "source_system": source,
-                "affected_records": [k for k, _ in part],
-                "created_count": sum(1 for _, t in part if t == "c"),
-                "updated_count": sum(1 for _, t in part if t == "u"),
-                "stale_count": sum(1 for _, t in part if t == "s"),
+                "affected_records": keys[i:end],
+                "created_count": c,
+                "updated_count": u,
+                "stale_count": end - i - c - u,
             }
         )
     return out
