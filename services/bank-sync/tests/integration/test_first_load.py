@@ -124,3 +124,27 @@ async def test_reload_after_a_fast_first_load_is_unchanged(pg, tmp_path: Path) -
         assert again["entities_updated"] == again["entities_stale"] == 0
     finally:
         await h.db.dispose()
+
+
+async def test_composite_keys_in_events_and_invalid_rows_keep_records_alive(pg, tmp_path: Path) -> None:
+    h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
+    try:
+        folder = h.folder / "T24"
+        synthetic.generate(
+            "T24", folder, customers=4, loans=5, seed=2, entities=["customer", "phone", "loan"]
+        )
+        await h.sync()
+        phones = {f"{r['cif']}:{r['phone_type']}" for r in await h.table("phone")}
+        events = await h.outbox("banksync.EntityUpdated")
+        assert {k for e in events if e["entity_type"] == "phone" for k in e["affected_records"]} == phones
+        path = folder / "AA.ARRANGEMENT.csv"
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join(lines[:-1]) + lines[-1].replace(b",XOF,", b",ZZZ,"))  # invalid
+        job, _ = await h.sync(entity="loan")
+        assert (job["errors"], job["entities_stale"]) == (1, 0)  # quarantined, yet not missing
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join(lines[:-1]))  # now really missing
+        job, _ = await h.sync(entity="loan")
+        assert job["entities_stale"] == 1
+    finally:
+        await h.db.dispose()

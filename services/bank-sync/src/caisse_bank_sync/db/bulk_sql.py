@@ -287,6 +287,19 @@ WHERE reason IS NULL ORDER BY {", ".join(spec.key)}
 RETURNING true AS created, {ret}"""
 
 
+def key_arrays(spec: EntitySpec, dml: str) -> str:
+    """A write ``RETURNING [created,] keys`` folded into two key arrays: (created, updated), or
+    (all, empty) when the write has no ``created`` flag (stale marking)."""
+    key = " || ':' || ".join(f"{k}::text" for k in spec.key)
+    flagged = "AS created" in dml
+    first = f"array_agg({key}) FILTER (WHERE created)" if flagged else f"array_agg({key})"
+    second = f"array_agg({key}) FILTER (WHERE NOT created)" if flagged else "NULL::text[]"
+    return (
+        f"WITH w AS ({dml}) SELECT coalesce({first}, '{{}}') AS first,"
+        f" coalesce({second}, '{{}}') AS second FROM w"
+    )
+
+
 def mark_stale(spec: EntitySpec, returning: tuple[str, ...] = ()) -> str:
     """Flag this source's records absent from the extract (any raw row, even invalid, counts).
 
