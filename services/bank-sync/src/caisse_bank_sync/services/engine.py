@@ -162,8 +162,7 @@ class SyncEngine:
         extra = ev.LOAN_SNAPSHOT_FIELDS if snapshots else ()
         if await self._claim_empty(conn, spec):
             created, updated, rows = await _keys(conn, spec, q.insert_new(spec, extra), req, extra)
-            # Statistics of an empty table would mislead the integrity check's join plans.
-            await conn.execute(f"ANALYZE {SCHEMA}.{spec.name}")
+            await conn.execute(q.analyze_joined(spec))
         else:
             created, updated, rows = await _keys(conn, spec, q.upsert(spec, extra), req, extra)
         stale: list[str] = []
