@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from caisse_payments.db.engine import create_engine
+from caisse_shared.db import create_engine
 from fastapi import FastAPI, Request
 from sqlalchemy import text
 

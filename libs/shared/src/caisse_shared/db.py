@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, event, exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -42,25 +43,57 @@ def async_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, **kw: Any) -> AsyncEngine:
-    """Create the async engine (asyncpg) with sane pool defaults."""
-    return create_async_engine(
+_LAST_USED = "caisse_last_used"
+
+
+def create_engine(
+    url: str, *, pool_size: int = 20, ping_idle_s: float = 5.0, echo: bool = False, **kw: Any
+) -> AsyncEngine:
+    """Async engine (asyncpg); a pooled connection is pinged at checkout only after idling.
+
+    ``pool_pre_ping`` costs BEGIN + ``;`` + ROLLBACK on every checkout with asyncpg, as many
+    round trips as a whole small request. A connection used a moment ago is alive; one that
+    idled past ``ping_idle_s`` (when a restart or an idle timeout could have killed it) is pinged
+    and, if dead, replaced (SQLAlchemy's pessimistic-disconnect recipe: DisconnectionError makes
+    the pool retry with a fresh connection).
+    """
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         echo=echo,
         **kw,
     )
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    def touch(_dbapi: Any, record: Any, *_: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) < ping_idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi)
+        except Exception as e:
+            raise exc.DisconnectionError(f"idle connection failed its ping: {e}") from e
+        record.info[_LAST_USED] = time.monotonic()
+
+    event.listen(pool, "connect", touch)
+    event.listen(pool, "checkin", touch)
+    event.listen(pool, "checkout", checkout)
+    return engine
 
 
 class Database:
     """One engine and session factory for one service schema."""
 
-    def __init__(self, url: str, metadata: MetaData, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, metadata: MetaData, *, pool_size: int = 20, ping_idle_s: float = 5.0
+    ) -> None:
         self.metadata = metadata
         self.schema = metadata.schema or "public"
-        self.engine = create_engine(url, pool_size=pool_size)
+        self.engine = create_engine(url, pool_size=pool_size, ping_idle_s=ping_idle_s)
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=True, info={"metadata": metadata}
         )

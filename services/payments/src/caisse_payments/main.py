@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from caisse_payments.api.routes import payments, reconciliation, tontine, webhooks
 from caisse_payments.config import Settings
 from caisse_payments.consumers.loans import handle_loan_updated
-from caisse_payments.db.engine import PaymentsDatabase
 from caisse_payments.db.models import Base
 from caisse_payments.domain.allocation import parse_order
 from caisse_payments.services.providers import PaymentProvider, make_provider
@@ -58,7 +57,7 @@ def create_app(
     """Build the payments service app."""
     settings = settings or Settings()
     parse_order(settings.allocation_order)  # fail fast on a bad configured order
-    database = PaymentsDatabase(
+    database = Database(
         settings.database_url,
         Base.metadata,
         pool_size=settings.db_pool_size,

@@ -14,7 +14,8 @@ from caisse_shared.messaging.tables import outbox_table
 from caisse_shared.observability import current_correlation_id
 
 
-def _row(event: Event, registry: SchemaRegistry, producer: str) -> dict[str, object]:
+def outbox_row(event: Event, registry: SchemaRegistry, producer: str) -> dict[str, object]:
+    """The outbox row for an event (payload validated and encoded), for bulk writers."""
     payload = registry.encode(event.event_type, event.schema_version, event.payload)
     correlation = event.correlation_id or current_correlation_id()
     headers = {
@@ -51,7 +52,7 @@ async def add_events(
     table = outbox_table(metadata)
     reg = registry or default_registry()
     producer = metadata.schema or "caisse"
-    rows = [_row(e, reg, producer) for e in events]
+    rows = [outbox_row(e, reg, producer) for e in events]
     if rows:
         await session.execute(insert(table), rows)
 

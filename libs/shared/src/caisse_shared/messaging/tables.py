@@ -28,8 +28,15 @@ def _get_or_add(metadata: MetaData, name: str, *items: SchemaItem) -> Table:
     return Table(name, metadata, *items)
 
 
+def _existing(metadata: MetaData, name: str) -> Table | None:
+    """The already-registered table, so hot paths do not rebuild column objects."""
+    return metadata.tables.get(f"{metadata.schema}.{name}" if metadata.schema else name)
+
+
 def outbox_table(metadata: MetaData) -> Table:
     """Events written in the same transaction as the state change they announce."""
+    if (table := _existing(metadata, "outbox")) is not None:
+        return table
     return _get_or_add(
         metadata,
         "outbox",
@@ -52,6 +59,8 @@ def outbox_table(metadata: MetaData) -> Table:
 
 def inbox_table(metadata: MetaData) -> Table:
     """Event ids a consumer group has applied: a redelivery finds its id and does nothing."""
+    if (table := _existing(metadata, "inbox")) is not None:
+        return table
     return _get_or_add(
         metadata,
         "inbox",
@@ -67,6 +76,8 @@ def inbox_table(metadata: MetaData) -> Table:
 
 def idempotency_table(metadata: MetaData) -> Table:
     """Stored first responses of money-moving POSTs, keyed by scope and Idempotency-Key."""
+    if (table := _existing(metadata, "idempotency_key")) is not None:
+        return table
     return _get_or_add(
         metadata,
         "idempotency_key",

@@ -7,7 +7,7 @@ from typing import Any
 
 from caisse_shared.events.envelope import Event
 from caisse_shared.events.registry import default_registry
-from caisse_shared.messaging.outbox import _row as shared_outbox_row
+from caisse_shared.messaging.outbox import outbox_row as shared_outbox_row
 
 RECEIVED_TOPIC = "payments.payment.received"
 FAILED_TOPIC = "payments.payment.failed"

@@ -6,10 +6,17 @@ import asyncio
 from typing import Any
 
 import pytest
-from caisse_payments.db.engine import create_engine
+from caisse_shared.db import create_engine
 from sqlalchemy import text
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def db_url(pg: Any) -> str:
+    """A fresh empty database."""
+    url: str = await pg.create_database("engine")
+    return url
 
 
 def _count_pings(engine: Any) -> list[int]:
