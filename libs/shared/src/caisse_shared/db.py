@@ -47,7 +47,7 @@ _LAST_USED = "caisse_last_used"
 
 
 def create_engine(
-    url: str, *, pool_size: int = 20, ping_idle_s: float = 5.0, echo: bool = False, **kw: Any
+    url: str, *, pool_size: int = 10, ping_idle_s: float = 5.0, echo: bool = False, **kw: Any
 ) -> AsyncEngine:
     """Async engine (asyncpg); a pooled connection is pinged at checkout only after idling.
 
@@ -89,7 +89,7 @@ class Database:
     """One engine and session factory for one service schema."""
 
     def __init__(
-        self, url: str, metadata: MetaData, *, pool_size: int = 20, ping_idle_s: float = 5.0
+        self, url: str, metadata: MetaData, *, pool_size: int = 10, ping_idle_s: float = 5.0
     ) -> None:
         self.metadata = metadata
         self.schema = metadata.schema or "public"
