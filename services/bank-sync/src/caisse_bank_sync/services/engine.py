@@ -160,13 +160,14 @@ class SyncEngine:
         extract keys are this source's live records once written (skipped + valid)."""
         snapshots = spec.name == "loan" and self.config.publish_loan_snapshots
         extra = ev.LOAN_SNAPSHOT_FIELDS if snapshots else ()
-        if await self._claim_empty(conn, spec):
+        first = await self._claim_empty(conn, spec)
+        if first:  # the table was empty: nothing of this source can be missing
             created, updated, rows = await _keys(conn, spec, q.insert_new(spec, extra), req, extra)
             await conn.execute(q.analyze_joined(spec))
         else:
             created, updated, rows = await _keys(conn, spec, q.upsert(spec, extra), req, extra)
         stale: list[str] = []
-        if await self._may_have_stale(conn, spec, req, known):
+        if not first and await self._may_have_stale(conn, spec, req, known):
             stale, _, stale_rows = await _keys(conn, spec, q.mark_stale(spec, extra), req, extra)
             rows.extend(stale_rows)
         res.created, res.updated, res.stale = len(created), len(updated), len(stale)
