@@ -6,6 +6,7 @@ Runs on the raw asyncpg connection of the caller's transaction; never commits.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from caisse_bank_sync.services.staging import RawStager
 from caisse_bank_sync.sources.base import Connector, Extract
 
 ProgressFn = Callable[[str, int], None]
+Records = list[tuple[Any, ...]]
 WORK_MEM = "64MB"
 ERROR_COLUMNS = (
     "job_id",
@@ -119,9 +121,8 @@ class SyncEngine:
         raw, skipped, valid = await self._validate(conn, spec, extract, req)
         res.processed = raw + len(extract.bad_rows)
         res.errors = res.processed - skipped - valid
-        if spec.name == "loan":
-            res.events += await self._delinquency_events(conn, req)
-        await self._upsert(conn, spec, req, res, valid, skipped + valid)
+        events = await self._delinquency_events(conn, req) if spec.name == "loan" else None
+        await self._upsert(conn, spec, req, res, (valid, skipped + valid), events)
         res.unchanged += skipped
         await conn.execute(f"DROP TABLE {q.raw_table(spec)}, {q.typed_table(spec)}")
         return res
@@ -154,10 +155,18 @@ class SyncEngine:
             )
 
     async def _upsert(
-        self, conn: Any, spec: EntitySpec, req: SyncRequest, res: EntityResult, staged: int, known: int
+        self,
+        conn: Any,
+        spec: EntitySpec,
+        req: SyncRequest,
+        res: EntityResult,
+        counts: tuple[int, int],
+        events: asyncio.Future[Records] | None,
     ) -> None:
-        """Write the valid staged rows, mark stale, count and announce; ``known`` is how many
-        extract keys are this source's live records once written (skipped + valid)."""
+        """Write the valid staged rows, mark stale, count and announce. ``counts``: (valid staged
+        rows, extract keys that are this source's live records once written); ``events``: the
+        delinquency events being encoded, COPYed right after the write."""
+        staged, known = counts
         snapshots = spec.name == "loan" and self.config.publish_loan_snapshots
         extra = ev.LOAN_SNAPSHOT_FIELDS if snapshots else ()
         first = await self._claim_empty(conn, spec)
@@ -170,6 +179,8 @@ class SyncEngine:
         if not first and await self._may_have_stale(conn, spec, req, known):
             stale, _, stale_rows = await _keys(conn, spec, q.mark_stale(spec, extra), req, extra)
             rows.extend(stale_rows)
+        if events is not None:
+            res.events += await copy_events(conn, await events)
         res.created, res.updated, res.stale = len(created), len(updated), len(stale)
         res.unchanged = staged - res.created - res.updated
         if res.unchanged:  # same values from different text: keep the hash current
@@ -249,13 +260,20 @@ class SyncEngine:
         records = encode_events(*ev.ENTITY_UPDATED, ((spec.name, p) for p in payloads))
         return await copy_events(conn, records)
 
-    async def _delinquency_events(self, conn: Any, req: SyncRequest) -> int:
-        """One LoanDelinquencyChanged per staged loan that crosses a bucket boundary."""
+    async def _delinquency_events(self, conn: Any, req: SyncRequest) -> asyncio.Future[Records]:
+        """Outbox records of one LoanDelinquencyChanged per staged loan crossing a bucket boundary.
+
+        The loans are read now, before the upsert changes them; their events are encoded in a
+        thread while PostgreSQL runs the upsert on the other core.
+        """
         rows = await conn.fetch(q.delinquency_changes(), list(self.config.buckets.thresholds))
-        items = [
-            (r["account_number"], ev.delinquency_payload(r, req.source, self.config.buckets)) for r in rows
-        ]
-        return await copy_events(conn, encode_events(*ev.DELINQUENCY_CHANGED, items))
+        buckets, source = self.config.buckets, req.source
+
+        def encode() -> Records:
+            items = [(r["account_number"], ev.delinquency_payload(r, source, buckets)) for r in rows]
+            return encode_events(*ev.DELINQUENCY_CHANGED, items)
+
+        return asyncio.ensure_future(asyncio.to_thread(encode))
 
     async def _check_integrity(self, conn: Any, req: SyncRequest, names: list[str]) -> int:
         """Report rows of this job whose soft references point at missing records."""
