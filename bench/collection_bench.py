@@ -17,7 +17,7 @@ from caisse_collection.config import Settings
 from caisse_collection.db.models import Agent, Base, CustomerAgent, CustomerCase, Team
 from caisse_collection.domain.buckets import bucket_for
 from caisse_collection.main import make_consumer
-from caisse_collection.services.assignments import auto_assign_open_cases
+from caisse_collection.services.auto_assign import auto_assign_open_cases
 from caisse_collection.services.jobs import generate_daily_tasks
 from caisse_shared.db import Database
 from caisse_shared.events.envelope import Event

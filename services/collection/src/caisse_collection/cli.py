@@ -13,7 +13,7 @@ from caisse_shared.migrations import upgrade
 from caisse_collection.config import Settings
 from caisse_collection.db.models import Base
 from caisse_collection.scheduler import JobsWorker
-from caisse_collection.services.assignments import auto_assign_open_cases
+from caisse_collection.services.auto_assign import auto_assign_open_cases
 
 app = typer.Typer(help="Caisse collection workflow operator commands")
 SERVICE_DIR = Path(__file__).resolve().parents[2]

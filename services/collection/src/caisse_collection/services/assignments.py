@@ -6,14 +6,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from caisse_shared.messaging.outbox import add_event, add_events
-from sqlalchemy import func, insert, select, text
+from caisse_shared.messaging.outbox import add_event
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from caisse_collection.db import repositories as repo
 from caisse_collection.db.models import Agent, CustomerAgent, CustomerCase, Team
 from caisse_collection.domain.assignment import AgentLoad, Balancer, CaseToAssign
-from caisse_collection.domain.cases import OPEN_STATUSES
 from caisse_collection.errors import AgentNotFound, AssignmentNotFound, RuleViolation
 from caisse_collection.services import events
 from caisse_collection.services.scope import Actor, check_agent, check_case
@@ -178,67 +177,6 @@ async def balance(
                 )
             )
     return out
-
-
-async def auto_assign_open_cases(
-    session: AsyncSession, institution_id: str | None, *, by: str, team_id: uuid.UUID | None = None
-) -> int:
-    """Bulk automatic assignment of every open unassigned case of an institution (set-based)."""
-    loads = await agent_loads(session, institution_id, team_id)
-    if not loads:
-        return 0
-    rows = (
-        await session.execute(
-            text(
-                "SELECT c.id, c.cif, c.outstanding_amount, c.bucket, c.region, "
-                "(SELECT ca.agent_id FROM collection.customer_agent ca WHERE ca.cif = c.cif "
-                " ORDER BY ca.assigned_at DESC LIMIT 1) AS prev "
-                "FROM collection.customer_case c WHERE c.agent_id IS NULL AND c.status = ANY(:open) "
-                "AND c.institution_id IS NOT DISTINCT FROM :inst"
-            ),
-            {"open": [s.value for s in OPEN_STATUSES], "inst": institution_id},
-        )
-    ).all()
-    todo = [
-        CaseToAssign(str(r.id), r.outstanding_amount, r.bucket, r.region, str(r.prev) if r.prev else None)
-        for r in rows
-    ]
-    placed = Balancer(loads.values()).assign_all(todo)
-    teams = dict(
-        (await session.execute(select(Agent.id, Agent.team_id).where(Agent.id.in_(list(loads)))))
-        .tuples()
-        .all()
-    )
-    by_case = {str(r.id): r for r in rows}
-    new_rows = [
-        {
-            "id": uuid.uuid4(),
-            "cif": by_case[cid].cif,
-            "case_id": uuid.UUID(cid),
-            "agent_id": uuid.UUID(aid),
-            "institution_id": institution_id,
-            "method": AUTO,
-            "reason": "automatic assignment",
-            "assigned_by": by,
-            "active": True,
-        }
-        for cid, aid in placed.items()
-    ]
-    if not new_rows:
-        return 0
-    await session.execute(insert(CustomerAgent), new_rows)
-    await session.execute(
-        text(
-            "UPDATE collection.customer_case c SET agent_id = ca.agent_id "
-            "FROM collection.customer_agent ca "
-            "WHERE ca.case_id = c.id AND ca.active AND c.agent_id IS NULL"
-        )
-    )
-    await add_events(
-        session,
-        [events.customer_assigned(CustomerAgent(**r), None, teams.get(r["agent_id"])) for r in new_rows],
-    )
-    return len(new_rows)
 
 
 async def auto_assign_case(session: AsyncSession, case: CustomerCase, *, by: str) -> None:

@@ -16,6 +16,7 @@ from caisse_collection.api.schemas import (
     AutoAssignRead,
 )
 from caisse_collection.services import assignments as svc
+from caisse_collection.services.auto_assign import auto_assign_open_cases
 
 router = APIRouter(prefix="/api/assignments", tags=["assignments"])
 
@@ -69,7 +70,5 @@ async def auto_assign(
     body: AutoAssignCreate, session: SessionDep, actor: AssignmentsWriter
 ) -> AutoAssignRead:
     """Balance every open unassigned case of the institution across its active agents."""
-    n = await svc.auto_assign_open_cases(
-        session, actor.institution_id, by=actor.subject, team_id=body.team_id
-    )
+    n = await auto_assign_open_cases(session, actor.institution_id, by=actor.subject, team_id=body.team_id)
     return AutoAssignRead(assigned=n)
