@@ -78,10 +78,14 @@ class SchemaRegistry:
     def encode(self, event_type: str, version: int, payload: dict[str, Any]) -> bytes:
         """Validate ``payload`` against its schema and encode it (schemaless Avro binary)."""
         schema = self.parsed(event_type, version)
-        try:
-            validate(payload, schema, raise_errors=True)
-        except ValidationError as exc:
-            raise PayloadInvalid(f"{event_type} v{version}: {exc}") from exc
+        # The boolean check is the same validation without building an error for every union
+        # branch a value does not match (~35 of ~45 us per event); only a bad payload pays for
+        # the detailed message.
+        if not validate(payload, schema, raise_errors=False):
+            try:
+                validate(payload, schema, raise_errors=True)
+            except ValidationError as exc:
+                raise PayloadInvalid(f"{event_type} v{version}: {exc}") from exc
         buf = io.BytesIO()
         fastavro.schemaless_writer(buf, schema, payload)
         return buf.getvalue()
