@@ -273,8 +273,9 @@ RETURNING (t.xmax = 0) AS created, {ret}"""
 
 
 def insert_new(spec: EntitySpec, returning: tuple[str, ...] = ()) -> str:
-    """Plain INSERT of the valid staged rows in key order, for a target that is known empty:
-    no conflict arbitration, no anti-join, and the primary key index filled left to right.
+    """Plain INSERT of the valid staged rows, for a target that is known empty: no conflict
+    arbitration, no anti-join. Extract order is kept: sorting a million wide rows by key
+    (an external sort) measured 2.2 s, more than the primary key saves on ordered input.
 
     Parameters: $1 source system, $2 job id.
     """
@@ -282,8 +283,7 @@ def insert_new(spec: EntitySpec, returning: tuple[str, ...] = ()) -> str:
     ret = ", ".join((*spec.key, *returning))
     return f"""
 INSERT INTO {SCHEMA}.{spec.name} ({cols}, source_system, last_sync_job_id, row_hash)
-SELECT {cols}, $1::varchar, $2, row_hash FROM {typed_table(spec)}
-WHERE reason IS NULL ORDER BY {", ".join(spec.key)}
+SELECT {cols}, $1::varchar, $2, row_hash FROM {typed_table(spec)} WHERE reason IS NULL
 RETURNING true AS created, {ret}"""
 
 
