@@ -142,3 +142,20 @@ async def test_two_relays_publish_each_event_once_in_order(
     amounts = [registry.decode("demo.WidgetCreated", 1, r.value)["amount"] for r in records]
     assert amounts == list(range(300))
     assert sum(r.published for r in relays) == 300
+
+
+async def test_add_events_writes_large_batches_in_one_statement(
+    database: Database, registry: SchemaRegistry, unique: str
+) -> None:
+    """40,000 events (280,000 values) exceed asyncpg's 32,767 bind parameters for row VALUES."""
+    from caisse_shared.messaging.outbox import add_events
+
+    events = [widget_event(f"demo.bulk.{unique}", amount=i) for i in range(40_000)]
+    async with database.unit_of_work() as session:
+        await add_events(session, events, registry=registry)
+    t = outbox_table(metadata)
+    async with database.engine.connect() as conn:
+        rows = (await conn.execute(select(t.c.event_id, t.c.headers, t.c.key).order_by(t.c.id))).all()
+    assert [r.event_id for r in rows] == [e.event_id for e in events]
+    assert rows[7].headers["event_id"] == str(events[7].event_id)
+    assert rows[7].key == events[7].key
