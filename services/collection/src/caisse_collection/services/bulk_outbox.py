@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from caisse_shared.events.envelope import Event
+from caisse_shared.events.registry import default_registry
 from caisse_shared.messaging.outbox import outbox_row
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from caisse_collection.config import SCHEMA
-from caisse_collection.services import events
 
 # Seven array parameters whatever the number of events: no 32,767 bind-parameter limit and no
 # per-row statement; created_at, attempts and the id come from the table defaults as in add_events.
@@ -41,7 +41,7 @@ class OutboxRow(NamedTuple):
 
 def prepare(event: Event) -> OutboxRow:
     """Validate and encode an event as the shared outbox does (same producer, same headers)."""
-    row = outbox_row(event, events.registry(), SCHEMA)
+    row = outbox_row(event, default_registry(), SCHEMA)
     return OutboxRow(
         row["event_id"],
         row["event_type"],
