@@ -11,17 +11,20 @@ import uuid
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from caisse_shared.events.registry import default_registry
+from caisse_shared.messaging.outbox import insert_outbox_rows, outbox_row
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from caisse_collection.config import SCHEMA
 from caisse_collection.db.models import Agent
 from caisse_collection.domain.assignment import Balancer, CaseToAssign
 from caisse_collection.domain.cases import OPEN_STATUSES
-from caisse_collection.services import bulk_outbox, events
+from caisse_collection.services import events
 from caisse_collection.services.assignments import AUTO, agent_loads
-from caisse_collection.services.bulk_outbox import OutboxRow
 
 REASON = "automatic assignment"
+Row = dict[str, object]  # an outbox row as caisse_shared.messaging.outbox.outbox_row makes it
 _YIELD_EVERY = 250  # events prepared between two yields: the loop must stream the statement out
 
 # Ids travel as text: the balancer keys on strings, and asyncpg encodes text into uuid[] arrays,
@@ -99,15 +102,15 @@ async def _write(session: AsyncSession, plan: list[NewAssignment], institution_i
     return {r[0] for r in (await session.execute(_ASSIGN, params)).all()}
 
 
-async def _prepare_events(
-    plan: list[NewAssignment], teams: dict[str, str | None]
-) -> list[tuple[str, OutboxRow]]:
-    """Outbox row of each planned assignment's CUSTOMER_ASSIGNED, keyed by assignment id."""
-    out: list[tuple[str, OutboxRow]] = []
+async def _prepare_events(plan: list[NewAssignment], teams: dict[str, str | None]) -> list[tuple[str, Row]]:
+    """Outbox row (validated, encoded) of each planned CUSTOMER_ASSIGNED, with its assignment id."""
+    registry = default_registry()
+    out: list[tuple[str, Row]] = []
     for i in range(0, len(plan), _YIELD_EVERY):
         await asyncio.sleep(0)  # lets the write task send its statement and read the answer
         for a in plan[i : i + _YIELD_EVERY]:
-            out.append((a.id, bulk_outbox.prepare(events.customer_assigned(a, None, teams.get(a.agent_id)))))
+            event = events.customer_assigned(a, None, teams.get(a.agent_id))
+            out.append((a.id, outbox_row(event, registry, SCHEMA)))
     return out
 
 
@@ -119,7 +122,7 @@ async def _teams(session: AsyncSession, agent_ids: Sequence[uuid.UUID]) -> dict[
 
 async def _write_with_events(
     session: AsyncSession, plan: list[NewAssignment], teams: dict[str, str | None]
-) -> list[OutboxRow]:
+) -> list[Row]:
     """Run the write while preparing the events; the outbox rows of the assignments written."""
     # Only the write task uses the session meanwhile; the preparation is pure computation.
     write = asyncio.ensure_future(_write(session, plan, plan[0].institution_id))
@@ -145,5 +148,5 @@ async def auto_assign_open_cases(
         return 0
     teams = await _teams(session, list(loads))
     rows = await _write_with_events(session, _plan(placed, cifs, institution_id, by), teams)
-    await bulk_outbox.insert(session, rows)
+    await insert_outbox_rows(session, rows)
     return len(rows)
