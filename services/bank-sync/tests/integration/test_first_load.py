@@ -9,6 +9,7 @@ import pytest
 from caisse_bank_sync import synthetic
 from caisse_bank_sync.db import bulk_sql
 from caisse_bank_sync.domain.entities import LOAN
+from sqlalchemy import text
 
 from .helpers import SERVICE_DIR, Harness
 
@@ -146,5 +147,23 @@ async def test_composite_keys_in_events_and_invalid_rows_keep_records_alive(pg, 
         path.write_bytes(b"".join(lines[:-1]))  # now really missing
         job, _ = await h.sync(entity="loan")
         assert job["entities_stale"] == 1
+    finally:
+        await h.db.dispose()
+
+
+async def test_an_active_writer_sends_the_first_load_down_the_upsert_path(
+    pg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
+    calls: list[str] = []
+    real = bulk_sql.insert_new
+    monkeypatch.setattr(bulk_sql, "insert_new", lambda spec, r=(): calls.append(spec.name) or real(spec, r))
+    try:
+        synthetic.generate("T24", h.folder / "T24", customers=3, loans=4, seed=2, entities=ENTITIES)
+        async with h.db.unit_of_work() as other:  # an uncommitted writer holds ROW EXCLUSIVE on loan
+            await other.execute(text("LOCK TABLE bank_sync.loan IN ROW EXCLUSIVE MODE"))
+            job, _ = await h.sync()
+        assert job["status"] == "COMPLETED" and job["entities_created"] == 7
+        assert calls == ["customer"]  # loan could not be claimed without waiting
     finally:
         await h.db.dispose()
