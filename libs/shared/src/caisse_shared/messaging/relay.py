@@ -33,6 +33,7 @@ class RelayConfig:
     backoff_initial_s: float = 0.2
     backoff_max_s: float = 10.0
     cleanup_every_s: float = 300.0
+    backlog_gauge_every_s: float = 5.0
 
 
 def _lock_key(name: str) -> int:
@@ -68,6 +69,7 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._last_cleanup = 0.0
+        self._last_gauge = 0.0
         self.published = 0
         self._lock_sql = text("SELECT pg_try_advisory_xact_lock(:key)")
         self._lock_key = _lock_key(f"caisse-outbox-relay:{self.table.fullname}")
@@ -207,12 +209,15 @@ class OutboxRelay:
         return int(n)
 
     async def _maybe_cleanup(self) -> None:
+        """Refresh the backlog gauge every few seconds; purge and reload metadata less often."""
         now = time.monotonic()
+        if now - self._last_gauge >= self.config.backlog_gauge_every_s:
+            self._last_gauge = now
+            await self.backlog()
         if now - self._last_cleanup < self.config.cleanup_every_s:
             return
         self._last_cleanup = now
         self._known_topics.clear()  # reload partition counts now and then (topics can grow)
-        await self.backlog()
         await self.purge_sent_older_than(self.config.retention_s)
 
     async def purge_sent_older_than(self, seconds: float) -> int:
