@@ -101,6 +101,40 @@ async def test_sync_killed_midway_rolls_back_and_rerun_gives_same_tables(
         await clean.db.dispose()
 
 
+async def _staging_schemas(h: Harness) -> list[str]:
+    rows = await h.rows(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bank\\_sync\\_stg\\_%' ORDER BY 1"
+    )
+    return [r["nspname"] for r in rows]
+
+
+async def test_staging_tables_never_outlive_their_job(h: Harness, pg, tmp_path: Path) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=30, loans=60, seed=9)
+    # A failed job's staging tables go with its transaction.
+    job = await _create(h)
+    assert await h.runner.execute(job["id"], _Crashing("T24", folder)) is None
+    assert await _staging_schemas(h) == []
+    # A committed leftover (a job killed by an older version, a manual run) is dropped by the
+    # next sync, whose own staging schema is gone once it completes.
+    leftover = f"bank_sync_stg_{uuid.uuid4().hex}"
+    async with h.db.unit_of_work() as s:
+        await s.execute(text(f"CREATE SCHEMA {leftover}"))
+        await s.execute(text(f"CREATE UNLOGGED TABLE {leftover}.stg_raw_loan (line int, cif text)"))
+        await s.execute(text(f"INSERT INTO {leftover}.stg_raw_loan VALUES (1, 'X')"))
+    assert await _staging_schemas(h) == [leftover]
+    rerun, _ = await h.sync()
+    assert rerun["status"] == "COMPLETED"
+    assert await _staging_schemas(h) == []
+    clean = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
+    try:
+        await clean.sync()
+        for name in ("customer", "loan", "collateral", "phone"):
+            assert await h.table(name) == await clean.table(name), name
+    finally:
+        await clean.db.dispose()
+
+
 async def test_unknown_job_is_not_found(h: Harness) -> None:
     from caisse_bank_sync.domain.errors import JobNotFound
 

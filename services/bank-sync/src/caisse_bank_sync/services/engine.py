@@ -27,6 +27,10 @@ from caisse_bank_sync.sources.base import Connector, Extract
 ProgressFn = Callable[[str, int], None]
 Records = list[tuple[Any, ...]]
 WORK_MEM = "64MB"
+# Validation is CPU-bound per row (trim, hash, pg_input_is_valid): a Gather's tuple transfer
+# costs far less than the planner's default assumes, so parallel plans are costed accordingly.
+PARALLEL_SETUP_COST = 100
+PARALLEL_TUPLE_COST = 0.001
 ERROR_COLUMNS = (
     "job_id",
     "source_system",
@@ -104,11 +108,25 @@ class SyncEngine:
         result = SyncResult()
         # Whole-extract hash aggregates and joins (~100 MB per million keys) stay in memory.
         await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        staging = await self._create_staging(conn, req)
         for name in names:
             extract = connector.open(name)
             result.entities.append(await self._load(conn, ENTITIES[name], extract, req, progress))
         result.integrity_errors = await self._check_integrity(conn, req, names)
+        await conn.execute(f"DROP SCHEMA {staging} CASCADE")
         return result
+
+    async def _create_staging(self, conn: Any, req: SyncRequest) -> str:
+        """Create this job's staging schema (first in the search path) after dropping any
+        committed leftover: staging tables are regular UNLOGGED tables (parallel scans), created
+        in the sync's transaction, so a failed sync leaves none; one a past version or a manual
+        run left behind is dropped here. Another running job's schema is not committed, so it
+        is invisible here."""
+        for (name,) in await conn.fetch(q.leftover_staging_schemas()):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        staging = q.staging_schema(req.job_id.hex)
+        await conn.execute(f"CREATE SCHEMA {staging}; SET LOCAL search_path TO {staging}, {SCHEMA}, public")
+        return staging
 
     async def _load(
         self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest, progress: ProgressFn | None
@@ -124,7 +142,7 @@ class SyncEngine:
         events = await self._delinquency_events(conn, req) if spec.name == "loan" else None
         await self._upsert(conn, spec, req, res, (valid, skipped + valid), events)
         res.unchanged += skipped
-        await conn.execute(f"DROP TABLE {q.raw_table(spec)}, {q.typed_table(spec)}")
+        await conn.execute(f"DROP TABLE {q.raw_table(spec)}, {q.norm_table(spec)}, {q.typed_table(spec)}")
         return res
 
     async def _validate(
@@ -132,9 +150,14 @@ class SyncEngine:
     ) -> tuple[int, int, int]:
         """Stage typed the rows whose hash changed; (raw rows, unchanged skipped, valid)."""
         dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(spec))]
-        await conn.execute(q.create_typed(spec))
         args = (req.source, dups) if dups else (req.source,)
-        await conn.execute(q.validate_and_type(spec, bool(dups)), *args)
+        # Both steps are flat CREATE TABLE AS (INSERT … SELECT never runs in parallel) over
+        # regular tables; costs that favour a Gather let the second core do half the work.
+        await conn.execute(f"SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST}")
+        await conn.execute(f"SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}")
+        await conn.execute(q.normalise(spec, bool(dups)), *args)
+        await conn.execute(q.validate_and_type(spec, bool(dups)), *args[1:])
+        await conn.execute("RESET parallel_setup_cost; RESET parallel_tuple_cost")
         typed, valid = await conn.fetchrow(
             f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL) FROM {q.typed_table(spec)}"
         )
