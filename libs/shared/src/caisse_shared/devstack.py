@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -96,6 +97,21 @@ def _migrate(root: Path, specs: list[ServiceSpec], url: str) -> None:
         upgrade(root / "services" / spec.folder, url)
 
 
+def _demo_extracts(root: Path, env: dict[str, str]) -> None:
+    """Give bank-sync small synthetic T24/W4/LOS extracts (made once) so a newcomer can sync at once."""
+    if "CAISSE_BANK_SYNC_SOURCES" in os.environ or not importlib.util.find_spec("caisse_bank_sync"):
+        return
+    from caisse_bank_sync import synthetic
+
+    base = root / ".data" / "extracts"
+    for seed, source in enumerate(("T24", "W4", "LOS")):
+        if not (base / source).is_dir():
+            synthetic.generate(source, base / source, customers=200, loans=300, seed=seed)
+    env["CAISSE_BANK_SYNC_SOURCES"] = json.dumps(
+        {source: {"path": str(base / source)} for source in ("T24", "W4", "LOS")}
+    )
+
+
 def _start(root: Path, spec: ServiceSpec, env: dict[str, str]) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
@@ -142,6 +158,7 @@ def run() -> None:
         }
         if broker is not None:
             env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu rejects the idempotent producer
+        _demo_extracts(root, env)
         for spec in specs:
             procs[spec.name] = _start(root, spec, env)
         table = Table(title="Caisse is running (Ctrl-C to stop)")
@@ -153,6 +170,8 @@ def run() -> None:
             table.add_row(spec.name, base, f"{base}/docs", "[green]up[/]" if ok else "[red]failed[/]")
         console.print(table)
         console.print(f"PostgreSQL: {url}\nKafka bootstrap: {bootstrap}")
+        if "CAISSE_BANK_SYNC_SOURCES" in env:
+            console.print(f"Demo extracts: {root / '.data' / 'extracts'} (POST /api/sync/run on bank-sync)")
         _wait_forever(procs)
     finally:
         _stop_all(procs)
