@@ -9,6 +9,7 @@ import pytest
 from caisse_bank_sync import synthetic
 from caisse_bank_sync.db import bulk_sql
 from caisse_bank_sync.domain.entities import LOAN
+from caisse_bank_sync.services.engine import SyncEngine
 from sqlalchemy import text
 
 from .helpers import SERVICE_DIR, Harness
@@ -167,3 +168,17 @@ async def test_an_active_writer_sends_the_first_load_down_the_upsert_path(
         assert calls == ["customer"]  # loan could not be claimed without waiting
     finally:
         await h.db.dispose()
+
+
+async def test_staging_in_the_sync_transaction_matches_staging_ahead(
+    pg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ahead, _ = await _run(pg, tmp_path, "ahead", False, monkeypatch)
+    real = SyncEngine.run
+
+    async def inline(self: SyncEngine, conn: Any, connector: Any, req: Any, progress: Any = None, **_: Any):
+        return await real(self, conn, connector, req, progress)  # no staging connection
+
+    monkeypatch.setattr(SyncEngine, "run", inline)
+    inline_state, _ = await _run(pg, tmp_path, "inline", False, monkeypatch)
+    assert inline_state == ahead

@@ -122,10 +122,17 @@ async def test_staging_tables_never_outlive_their_job(h: Harness, pg, tmp_path: 
         await s.execute(text(f"CREATE SCHEMA {leftover}"))
         await s.execute(text(f"CREATE UNLOGGED TABLE {leftover}.stg_raw_loan (line int, cif text)"))
         await s.execute(text(f"INSERT INTO {leftover}.stg_raw_loan VALUES (1, 'X')"))
-    assert await _staging_schemas(h) == [leftover]
+    # A running job's staging (another source's sync, staging on its own connection) stays.
+    async with h.db.unit_of_work() as s:
+        live = await jobs.create_job(
+            s, source="W4", mode=SyncMode.FULL, entity_type=None, sources=ALL, requested_by="t"
+        )
+        await jobs.mark_running(s, live["id"])
+        await s.execute(text(f"CREATE SCHEMA bank_sync_stg_{live['id'].hex}"))
+    assert len(await _staging_schemas(h)) == 2
     rerun, _ = await h.sync()
     assert rerun["status"] == "COMPLETED"
-    assert await _staging_schemas(h) == []
+    assert await _staging_schemas(h) == [f"bank_sync_stg_{live['id'].hex}"]
     clean = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
     try:
         await clean.sync()

@@ -22,8 +22,12 @@ def staging_schema(job_hex: str) -> str:
 
 
 def leftover_staging_schemas() -> str:
-    """Committed staging schemas (a running job's own one is invisible until it commits)."""
-    return f"SELECT nspname FROM pg_namespace WHERE nspname LIKE '{SCHEMA}\\_stg\\_%'"
+    """Staging schemas of jobs that are not running (failed, or whose worker was killed)."""
+    return (
+        f"SELECT nspname FROM pg_namespace n WHERE nspname LIKE '{SCHEMA}\\_stg\\_%' AND NOT EXISTS"
+        f" (SELECT FROM {SCHEMA}.sync_job j WHERE j.status = 'RUNNING'"
+        f" AND n.nspname = '{SCHEMA}_stg_' || replace(j.id::text, '-', ''))"
+    )
 
 
 def raw_table(spec: EntitySpec) -> str:

@@ -7,11 +7,13 @@ Runs on the raw asyncpg connection of the caller's transaction; never commits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -25,6 +27,7 @@ from caisse_bank_sync.services.staging import RawStager
 from caisse_bank_sync.sources.base import Connector, Extract
 
 ProgressFn = Callable[[str, int], None]
+StageConnFn = Callable[[], AbstractAsyncContextManager[Any]]
 Records = list[tuple[Any, ...]]
 WORK_MEM = "64MB"
 # Validation is CPU-bound per row (trim, hash, pg_input_is_valid): a Gather's tuple transfer
@@ -94,6 +97,19 @@ class EngineConfig:
     event_batch_size: int = 1000
 
 
+class Staged(NamedTuple):
+    """Counts of one staged extract: raw rows, unchanged rows skipped, valid typed rows."""
+
+    raw: int
+    skipped: int
+    valid: int
+
+
+async def drop_staging(conn: Any, job_id: uuid.UUID) -> None:
+    """Drop a failed job's staging schema (tables the staging connection committed)."""
+    await conn.execute(f"DROP SCHEMA IF EXISTS {q.staging_schema(job_id.hex)} CASCADE")
+
+
 class SyncEngine:
     """Loads every requested entity type of one source inside the caller's transaction."""
 
@@ -101,54 +117,100 @@ class SyncEngine:
         self.config = config
 
     async def run(
-        self, conn: Any, connector: Connector, req: SyncRequest, progress: ProgressFn | None = None
+        self,
+        conn: Any,
+        connector: Connector,
+        req: SyncRequest,
+        progress: ProgressFn | None = None,
+        stage_conn: StageConnFn | None = None,
     ) -> SyncResult:
-        """Synchronise; raises on a fatal error (the caller's transaction then rolls back)."""
+        """Synchronise; raises on a fatal error (the caller's transaction then rolls back).
+
+        With ``stage_conn`` (another connection, outside the caller's transaction), the extracts
+        are staged and validated there, one entity ahead: loans are typed while customers are
+        written. Staging is scratch data (committed per entity, dropped with the job); the real
+        tables and the outbox are only written in the caller's single transaction.
+        """
         names = [req.entity_type] if req.entity_type else connector.entities()
         result = SyncResult()
         # Whole-extract hash aggregates and joins (~100 MB per million keys) stay in memory.
         await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        staging = await self._create_staging(conn, req)
-        for name in names:
-            extract = connector.open(name)
-            result.entities.append(await self._load(conn, ENTITIES[name], extract, req, progress))
+        staging = await self._create_staging(conn, req, create=stage_conn is None)
+        loop = asyncio.get_running_loop()
+        staged: list[asyncio.Future[Staged]] = [loop.create_future() for _ in names]
+        specs = [(ENTITIES[n], connector.open(n)) for n in names]
+        if stage_conn is None:
+            ahead = None
+        else:
+            ahead = asyncio.ensure_future(
+                self._stage_ahead(stage_conn, staging, specs, req, progress, staged)
+            )
+        try:
+            for (spec, extract), fut in zip(specs, staged, strict=True):
+                if ahead is None:
+                    fut.set_result(await self._stage(conn, spec, extract, req, progress))
+                result.entities.append(await self._load(conn, spec, extract, req, await fut))
+        finally:
+            if ahead is not None and not ahead.done():
+                ahead.cancel()
+            if ahead is not None:
+                with contextlib.suppress(BaseException):
+                    await ahead
         result.integrity_errors = await self._check_integrity(conn, req, names)
         await conn.execute(f"DROP SCHEMA {staging} CASCADE")
         return result
 
-    async def _create_staging(self, conn: Any, req: SyncRequest) -> str:
-        """Create this job's staging schema (first in the search path) after dropping any
-        committed leftover: staging tables are regular UNLOGGED tables (parallel scans), created
-        in the sync's transaction, so a failed sync leaves none; one a past version or a manual
-        run left behind is dropped here. Another running job's schema is not committed, so it
-        is invisible here."""
+    async def _create_staging(self, conn: Any, req: SyncRequest, *, create: bool) -> str:
+        """Put this job's staging schema first in the search path (creating it unless the
+        staging connection does), after dropping committed leftovers of jobs no longer running.
+
+        Staging tables are regular UNLOGGED tables (parallel scans, no WAL); the schema is dropped
+        at the end of the sync, by ``drop_staging`` when the sync fails, and otherwise (a killed
+        worker) by the next sync of any source.
+        """
         for (name,) in await conn.fetch(q.leftover_staging_schemas()):
             await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         staging = q.staging_schema(req.job_id.hex)
-        await conn.execute(f"CREATE SCHEMA {staging}; SET LOCAL search_path TO {staging}, {SCHEMA}, public")
+        if create:
+            await conn.execute(f"CREATE SCHEMA {staging}")
+        await conn.execute(f"SET LOCAL search_path TO {staging}, {SCHEMA}, public")
         return staging
 
-    async def _load(
+    async def _stage_ahead(
+        self,
+        stage_conn: StageConnFn,
+        staging: str,
+        specs: list[tuple[EntitySpec, Extract]],
+        req: SyncRequest,
+        progress: ProgressFn | None,
+        staged: list[asyncio.Future[Staged]],
+    ) -> None:
+        """Stage and validate every extract in turn on the staging connection, one transaction
+        each (committed: the sync's connection reads the tables), resolving ``staged``."""
+        try:
+            async with stage_conn() as conn:
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {staging}")
+                for (spec, extract), fut in zip(specs, staged, strict=True):
+                    async with conn.transaction():
+                        await conn.execute(
+                            f"SET LOCAL work_mem = '{WORK_MEM}';"
+                            f" SET LOCAL search_path TO {staging}, {SCHEMA}, public"
+                        )
+                        result = await self._stage(conn, spec, extract, req, progress)
+                    fut.set_result(result)
+        except BaseException as exc:
+            for fut in staged:
+                if not fut.done():
+                    fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+            raise
+
+    async def _stage(
         self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest, progress: ProgressFn | None
-    ) -> EntityResult:
-        res = EntityResult(spec.name, extract.name)
+    ) -> Staged:
+        """Stage the extract raw, then typed the rows whose hash changed, each with its failure."""
         await RawStager(conn, spec).stage(extract, progress)
-        await self._record_bad_rows(conn, spec, extract, req)
         # Key statistics only: the joins on the key need the row count, not the value columns.
         await conn.execute(f"ANALYZE {q.raw_table(spec)} ({', '.join(spec.key)})")
-        raw, skipped, valid = await self._validate(conn, spec, extract, req)
-        res.processed = raw + len(extract.bad_rows)
-        res.errors = res.processed - skipped - valid
-        events = await self._delinquency_events(conn, req) if spec.name == "loan" else None
-        await self._upsert(conn, spec, req, res, (valid, skipped + valid), events)
-        res.unchanged += skipped
-        await conn.execute(f"DROP TABLE {q.raw_table(spec)}, {q.norm_table(spec)}, {q.typed_table(spec)}")
-        return res
-
-    async def _validate(
-        self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest
-    ) -> tuple[int, int, int]:
-        """Stage typed the rows whose hash changed; (raw rows, unchanged skipped, valid)."""
         dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(spec))]
         args = (req.source, dups) if dups else (req.source,)
         # Both steps are flat CREATE TABLE AS (INSERT … SELECT never runs in parallel) over
@@ -161,10 +223,24 @@ class SyncEngine:
         typed, valid = await conn.fetchrow(
             f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL) FROM {q.typed_table(spec)}"
         )
-        if typed > valid:
-            await conn.execute(q.quarantine(spec), req.job_id, req.source, extract.name)
         raw = await conn.fetchval(f"SELECT count(*) FROM {q.raw_table(spec)}")
-        return raw, raw - typed, valid
+        return Staged(raw, raw - typed, valid)
+
+    async def _load(
+        self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest, staged: Staged
+    ) -> EntityResult:
+        res = EntityResult(spec.name, extract.name)
+        raw, skipped, valid = staged
+        await self._record_bad_rows(conn, spec, extract, req)
+        if raw - skipped > valid:
+            await conn.execute(q.quarantine(spec), req.job_id, req.source, extract.name)
+        res.processed = raw + len(extract.bad_rows)
+        res.errors = res.processed - skipped - valid
+        events = await self._delinquency_events(conn, req) if spec.name == "loan" else None
+        await self._upsert(conn, spec, req, res, (valid, skipped + valid), events)
+        res.unchanged += skipped
+        await conn.execute(f"DROP TABLE {q.raw_table(spec)}, {q.norm_table(spec)}, {q.typed_table(spec)}")
+        return res
 
     async def _record_bad_rows(self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest) -> None:
         """Rows rejected while parsing (encoding, field count, truncation) go to sync_error."""

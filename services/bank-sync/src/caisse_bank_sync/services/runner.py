@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from caisse_shared.db import Database
@@ -22,6 +23,7 @@ from caisse_bank_sync.services.engine import (
     SyncEngine,
     SyncRequest,
     SyncResult,
+    drop_staging,
 )
 from caisse_bank_sync.sources.base import Connector
 from caisse_bank_sync.sources.files import FileConnector
@@ -111,11 +113,24 @@ class SyncRunner:
             assert conn is not None
             await conn.execute("SET LOCAL search_path TO bank_sync, public")
             result = await self.engine.run(
-                conn, connector or connector_for(self.settings, req.source), req, progress
+                conn,
+                connector or connector_for(self.settings, req.source),
+                req,
+                progress,
+                stage_conn=self._stage_conn,
             )
             await jobs.complete_job(s, job, result)
         return result
 
+    @contextlib.asynccontextmanager
+    async def _stage_conn(self) -> AsyncIterator[Any]:
+        """A pooled connection of its own for staging, outside the sync's transaction."""
+        async with self.db.engine.connect() as c:
+            raw = await c.get_raw_connection()
+            yield raw.driver_connection
+
     async def _fail(self, job: dict[str, Any], message: str) -> None:
         async with self.db.unit_of_work() as s:
+            raw = await (await s.connection()).get_raw_connection()
+            await drop_staging(raw.driver_connection, job["id"])
             await jobs.fail_job(s, job, message)
