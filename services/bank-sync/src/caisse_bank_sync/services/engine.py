@@ -156,6 +156,9 @@ class SyncEngine:
             if ahead is not None:
                 with contextlib.suppress(BaseException):
                     await ahead
+            for fut in staged:  # errors of extracts never reached: the sync failed already
+                if fut.done() and not fut.cancelled():
+                    fut.exception()
         result.integrity_errors = await self._check_integrity(conn, req, names)
         await conn.execute(f"DROP SCHEMA {staging} CASCADE")
         return result
