@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import tempfile
 import uuid
@@ -55,6 +56,7 @@ async def stack() -> AsyncIterator[Stack]:
         await db.dispose()
         broker.stop()
         pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def widget_event(topic: str, i: int) -> Event:

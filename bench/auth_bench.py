@@ -9,6 +9,7 @@ Options: ``--n=<validate requests>`` (default 2000), ``--concurrency=<n>`` (defa
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -125,3 +126,4 @@ async def main(argv: list[str]) -> None:
             await _run(client, app, n, conc)
     finally:
         pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -7,6 +7,7 @@ extra cost of the per-loan ``banksync.loan.updated`` snapshots (off in the main 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 import uuid
@@ -136,6 +137,7 @@ async def main(argv: list[str] | None = None) -> None:
         await db.dispose()
     finally:
         pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # data + extracts: up to GBs per run
 
 
 async def _snapshot_cost(

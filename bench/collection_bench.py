@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -355,6 +356,7 @@ async def main(argv: list[str] | None = None) -> None:
         await db.dispose()
     finally:
         pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -50,6 +51,7 @@ class PostgresForTests:
 
     def __init__(self) -> None:
         self._embedded: EmbeddedPostgres | None = None
+        self._data_dir: Path | None = None
         self._container: Any = None
         self._templates: dict[str, str] = {}
         env_url = os.environ.get("DATABASE_URL")
@@ -61,8 +63,8 @@ class PostgresForTests:
             self._container = PostgresContainer("postgres:16-alpine", driver="asyncpg").start()
             self.url = self._container.get_connection_url()
         else:
-            data = Path(tempfile.mkdtemp(prefix="caisse-pg-"))
-            self._embedded = EmbeddedPostgres(data / "pg", cleanup=True)
+            self._data_dir = Path(tempfile.mkdtemp(prefix="caisse-pg-"))
+            self._embedded = EmbeddedPostgres(self._data_dir / "pg", cleanup=True)
             self.url = self._embedded.url
 
     def url_for(self, database: str) -> str:
@@ -104,6 +106,8 @@ class PostgresForTests:
         """Stop whatever this object started."""
         if self._embedded is not None:
             self._embedded.stop()
+        if self._data_dir is not None:
+            shutil.rmtree(self._data_dir, ignore_errors=True)  # a run leaves hundreds of MB otherwise
         if self._container is not None:
             with contextlib.suppress(Exception):
                 self._container.stop()
