@@ -29,7 +29,7 @@ from caisse_shared.events.registry import (
     SchemaRegistry,
     default_registry,
 )
-from caisse_shared.messaging.kafka import ensure_topics
+from caisse_shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 from caisse_shared.messaging.tables import inbox_table
 from caisse_shared.observability import (
     CONSUMER_LAG,
@@ -137,8 +137,6 @@ class ConsumerRunner:
 
     async def start(self) -> None:
         """Create topics, join the group, and consume in the background."""
-        from caisse_shared.messaging.kafka import make_consumer, make_producer
-
         await ensure_topics(
             self.bootstrap,
             [*self.all_topics(), *(dlq_topic(t) for t in self.main_topics)],

@@ -17,19 +17,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.schema import SchemaItem
-
-
-def _get_or_add(metadata: MetaData, name: str, *items: SchemaItem) -> Table:
-    """The table if this MetaData already has it (idempotent registration), else a new one."""
-    key = f"{metadata.schema}.{name}" if metadata.schema else name
-    if key in metadata.tables:
-        return metadata.tables[key]
-    return Table(name, metadata, *items)
 
 
 def _existing(metadata: MetaData, name: str) -> Table | None:
-    """The already-registered table, so hot paths do not rebuild column objects."""
+    """The already-registered table: registration is idempotent and hot paths do not rebuild
+    column objects."""
     return metadata.tables.get(f"{metadata.schema}.{name}" if metadata.schema else name)
 
 
@@ -37,9 +29,9 @@ def outbox_table(metadata: MetaData) -> Table:
     """Events written in the same transaction as the state change they announce."""
     if (table := _existing(metadata, "outbox")) is not None:
         return table
-    return _get_or_add(
-        metadata,
+    return Table(
         "outbox",
+        metadata,
         Column("id", BigInteger, primary_key=True, autoincrement=True),
         Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
         Column("event_type", String(200), nullable=False),
@@ -61,9 +53,9 @@ def inbox_table(metadata: MetaData) -> Table:
     """Event ids a consumer group has applied: a redelivery finds its id and does nothing."""
     if (table := _existing(metadata, "inbox")) is not None:
         return table
-    return _get_or_add(
-        metadata,
+    return Table(
         "inbox",
+        metadata,
         Column("consumer", String(200), primary_key=True),
         Column("event_id", UUID(as_uuid=True), primary_key=True),
         Column("event_type", String(200), nullable=False),
@@ -78,9 +70,9 @@ def idempotency_table(metadata: MetaData) -> Table:
     """Stored first responses of money-moving POSTs, keyed by scope and Idempotency-Key."""
     if (table := _existing(metadata, "idempotency_key")) is not None:
         return table
-    return _get_or_add(
-        metadata,
+    return Table(
         "idempotency_key",
+        metadata,
         Column("scope", String(300), primary_key=True),
         Column("key", String(255), primary_key=True),
         Column("fingerprint", String(64), nullable=False),

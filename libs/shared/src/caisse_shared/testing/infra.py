@@ -30,8 +30,8 @@ def docker_available() -> bool:
         return False
 
 
-def _asyncpg_dsn(url: str) -> tuple[str, dict[str, Any]]:
-    """asyncpg connect kwargs from a SQLAlchemy URL (unix-socket host in the query string)."""
+def _asyncpg_connect_args(url: str) -> dict[str, Any]:
+    """asyncpg.connect keyword arguments from a SQLAlchemy URL (unix-socket host in the query string)."""
     from sqlalchemy.engine import make_url
 
     u = make_url(async_url(url))
@@ -43,7 +43,7 @@ def _asyncpg_dsn(url: str) -> tuple[str, dict[str, Any]]:
     }
     host = u.query.get("host") or u.host or "127.0.0.1"
     kwargs["host"] = host if isinstance(host, str) else host[0]
-    return "", kwargs
+    return kwargs
 
 
 class PostgresForTests:
@@ -75,7 +75,7 @@ class PostgresForTests:
 
     async def admin(self, sql: str) -> None:
         """Run one statement on the maintenance database (outside any transaction)."""
-        _, kw = _asyncpg_dsn(self.url_for("postgres"))
+        kw = _asyncpg_connect_args(self.url_for("postgres"))
         conn = await asyncpg.connect(**kw)
         try:
             await conn.execute(sql)
