@@ -31,6 +31,18 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"{host}:{port} did not open within {timeout}s")
 
 
+# Server settings for bulk writes (bank-sync loads, outbox relays), as a production server would
+# have them: initdb's defaults (128MB shared buffers, 4MB of WAL buffers, a checkpoint every
+# 1GB of WAL) make a backend writing a million rows stop to flush WAL buffers thousands of
+# times and checkpoint mid-load. Values as SHOW prints them (compared before restarting).
+SERVER_SETTINGS = {
+    "shared_buffers": "512MB",
+    "wal_buffers": "64MB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+}
+
+
 class EmbeddedPostgres:
     """A real PostgreSQL 16 from the pgserver wheel, reached over its unix socket."""
 
@@ -40,6 +52,18 @@ class EmbeddedPostgres:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._server: Any = get_server(str(data_dir), cleanup_mode="stop" if cleanup else None)
         self.data_dir = data_dir
+        self._configure(SERVER_SETTINGS)
+
+    def _configure(self, settings: dict[str, str]) -> None:
+        """Apply server settings, restarting once if any differs (a fresh data folder)."""
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+        shown = self.psql("".join(f"SHOW {n};" for n in settings))  # names are ours, not input
+        if all(f" {v}\n" in shown for v in settings.values()):
+            return
+        self.psql("".join(f"ALTER SYSTEM SET {n} = '{v}';" for n, v in settings.items()))
+        pg_ctl(["-w", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
+        self._server.ensure_postgres_running()
 
     @property
     def url(self) -> str:
