@@ -148,3 +148,20 @@ async def test_text_only_changes_count_as_unchanged_and_refresh_the_row_hash(h: 
     ]
     again, _ = await h.sync(entity="customer")
     assert again["entities_unchanged"] == CUSTOMERS
+
+
+async def test_blanks_around_values_are_trimmed_on_a_first_load_and_reload_unchanged(h: Harness) -> None:
+    _gen(h)
+    path = h.folder / "T24" / "CUSTOMER.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    cif = lines[1].split(",")[0]
+    fields = lines[1].rstrip("\n").split(",")
+    lines[1] = ",".join(f" {v} " if i in (1, 2) else v for i, v in enumerate(fields)) + " \n"
+    path.write_text("".join(lines))
+    job, _ = await h.sync(entity="customer")
+    assert (job["entities_created"], job["errors"]) == (CUSTOMERS, 0), job
+    sql = f"SELECT customer_type, full_name, agency_id FROM bank_sync.customer WHERE cif = '{cif}'"
+    row = (await h.rows(sql))[0]
+    assert row == {"customer_type": fields[1], "full_name": fields[2], "agency_id": fields[-1]}
+    again, _ = await h.sync(entity="customer")
+    assert (again["entities_updated"], again["entities_unchanged"]) == (0, CUSTOMERS)

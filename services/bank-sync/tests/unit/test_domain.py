@@ -9,6 +9,7 @@ import pytest
 from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.events import entity_updated_payloads
 from caisse_bank_sync.domain.layouts import LAYOUTS, layout
+from caisse_bank_sync.sources.csv_blocks import trimmed
 from caisse_bank_sync.sources.files import FileConnector
 
 
@@ -92,3 +93,11 @@ def test_jsonl_numbers_are_read_as_exact_text(tmp_path: Path) -> None:
     rows, bad = _rows(tmp_path, "W4", "email")
     assert rows == [(1, "12", "HOME", "1.10")]
     assert bad[0].line == 2
+
+
+def test_only_blocks_without_blanks_at_field_edges_count_as_trimmed() -> None:
+    assert trimmed(b"C1,Awa Diop,HOME\nC2,,WORK\n", b",")
+    for data in (b" C1,A,B\n", b"C1, A,B\n", b"C1,A ,B\n", b"C1,A,B \n", b"C1,A,B\n C2,A,B\n"):
+        assert not trimmed(data, b","), data
+    assert not trimmed(b"C1| A|B\n", b"|")
+    assert trimmed(b"C1,A|B\n", b"|")

@@ -34,12 +34,20 @@ class RawStager:
 
     async def _chunk(self, chunk: Chunk) -> None:
         if isinstance(chunk, CsvBlock) and chunk.copyable and await self._copy_block(chunk):
+            if not chunk.trimmed:
+                await self._trim(chunk.first_line, chunk.first_line + chunk.lines - 1)
             return
         rows: list[Row] = await asyncio.to_thread(list, chunk) if isinstance(chunk, CsvBlock) else list(chunk)
         if rows:
             await self.conn.copy_records_to_table(
                 self.table, records=rows, columns=("line", *self.spec.field_names)
             )
+            lines = [int(r[0]) for r in rows if r[0] is not None]
+            await self._trim(min(lines), max(lines))
+
+    async def _trim(self, first: int, last: int) -> None:
+        """Normalise the values of lines ``first``..``last`` (the source text's hash kept)."""
+        await self.conn.execute(q.trim_lines(self.spec), first, last)
 
     async def _copy_block(self, block: CsvBlock) -> bool:
         """COPY the block's bytes (lines numbered by the identity); False if PostgreSQL refused

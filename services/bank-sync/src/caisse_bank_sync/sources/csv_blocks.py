@@ -32,6 +32,7 @@ class CsvBlock:
     delimiter: str
     parse: Callable[[CsvBlock], list[Row]] = field(repr=False)
     copyable: bool = True
+    trimmed: bool = False  # no blank next to a delimiter or line end: COPY's values need no trim
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.parse(self))
@@ -50,6 +51,16 @@ def copyable(data: bytes, delimiter: bytes, width: int) -> bool:
         return False
     # Same total as lines * (width - 1) is only a pre-check; COPY rejects any uneven line.
     return data.count(delimiter) == data.count(b"\n") * (width - 1)
+
+
+def trimmed(data: bytes, delimiter: bytes) -> bool:
+    """Whether no field of these (copyable) lines starts or ends with a blank.
+
+    Unquoted, so COPY reads each field as written and an empty one as NULL: the staged values
+    are then already normalised and need no trimming pass.
+    """
+    blanks = (b" " + delimiter, delimiter + b" ", b"\n ", b" \n")
+    return not data.startswith(b" ") and not any(b in data for b in blanks)
 
 
 def read_blocks(fh: IO[bytes], first_line: int) -> Iterator[tuple[bytes, int, int]]:

@@ -12,7 +12,7 @@ from typing import IO, Any
 from caisse_bank_sync.domain.entities import ENTITIES
 from caisse_bank_sync.domain.layouts import Layout, layout
 from caisse_bank_sync.sources.base import CHUNK_ROWS, BadRow, ExtractError, Row, SyncChunkExtract
-from caisse_bank_sync.sources.csv_blocks import CsvBlock, copyable, parse_lines, read_blocks
+from caisse_bank_sync.sources.csv_blocks import CsvBlock, copyable, parse_lines, read_blocks, trimmed
 
 
 def _decoded_lines(fh: IO[bytes], bad: list[BadRow], first_line: int, cur: list[int]) -> Iterator[str]:
@@ -68,6 +68,7 @@ class CsvExtract(SyncChunkExtract):
             columns = self._header(fh)
             delim = self.layout.delimiter.encode()
             for data, first, n in read_blocks(fh, 2):
+                safe = copyable(data, delim, self._width)
                 yield CsvBlock(
                     data,
                     first,
@@ -75,7 +76,8 @@ class CsvExtract(SyncChunkExtract):
                     columns,
                     self.layout.delimiter,
                     self._parse,
-                    copyable(data, delim, self._width),
+                    safe,
+                    safe and trimmed(data, delim),
                 )
 
     def _parse(self, block: CsvBlock) -> list[Row]:
