@@ -48,6 +48,10 @@ class Settings(ServiceSettings):
     # One banksync.loan.updated snapshot per created/changed loan (feeds payments/collection).
     publish_loan_snapshots: bool = True
     entity_event_batch_size: int = 1000
+    # First load of an empty table: secondary indexes dropped and rebuilt after the insert;
+    # readers of that table wait for the commit (a reader already in it keeps the indexes).
+    defer_first_load_indexes: bool = True
+    first_load_index_lock_timeout_ms: int = 2000
     # A QUEUED job that never started after this long is considered abandoned.
     queued_job_timeout_s: float = 300.0
     scheduler_tick_s: float = 30.0

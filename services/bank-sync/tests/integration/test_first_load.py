@@ -182,3 +182,48 @@ async def test_staging_in_the_sync_transaction_matches_staging_ahead(
     monkeypatch.setattr(SyncEngine, "run", inline)
     inline_state, _ = await _run(pg, tmp_path, "inline", False, monkeypatch)
     assert inline_state == ahead
+
+
+async def _indexes(h: Harness) -> list[dict[str, Any]]:
+    return await h.rows(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'bank_sync'"
+        " AND tablename IN ('customer', 'loan') ORDER BY 1, 2"
+    )
+
+
+async def test_first_load_rebuilds_the_indexes_it_deferred(pg, tmp_path: Path) -> None:
+    h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
+    try:
+        before = await _indexes(h)
+        assert {i["indexname"] for i in before} >= {"ix_customer_id_number", "ix_loan_cif"}
+        _extract(h.folder / "T24")
+        job, _ = await h.sync()
+        assert job["status"] == "COMPLETED"
+        assert await _indexes(h) == before
+        valid = await h.rows(
+            "SELECT bool_and(indisvalid AND indisready) AS ok FROM pg_index"
+            " WHERE indrelid = 'bank_sync.loan'::regclass"
+        )
+        assert valid == [{"ok": True}]
+    finally:
+        await h.db.dispose()
+
+
+async def test_a_reader_inside_the_empty_table_keeps_its_indexes_maintained(
+    pg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path, first_load_index_lock_timeout_ms=200)
+    calls: list[str] = []
+    real = bulk_sql.insert_new
+    monkeypatch.setattr(bulk_sql, "insert_new", lambda spec, r=(): calls.append(spec.name) or real(spec, r))
+    try:
+        before = await _indexes(h)
+        synthetic.generate("T24", h.folder / "T24", customers=3, loans=4, seed=2, entities=ENTITIES)
+        async with h.db.unit_of_work() as reader:  # an open read transaction holds ACCESS SHARE
+            await reader.execute(text("SELECT count(*) FROM bank_sync.loan"))
+            job, _ = await h.sync()
+        assert job["status"] == "COMPLETED" and job["entities_created"] == 7
+        assert calls == ["customer", "loan"]  # still the plain INSERT, with the indexes kept
+        assert await _indexes(h) == before
+    finally:
+        await h.db.dispose()

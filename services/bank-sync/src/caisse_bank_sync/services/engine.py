@@ -15,14 +15,13 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
-import asyncpg
-
 from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.db import bulk_sql as q
 from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.entities import ENTITIES, EntitySpec, SyncMode
+from caisse_bank_sync.services.first_load import DeferredIndexes, claim_empty, defer_indexes
 from caisse_bank_sync.services.staging import RawStager
 from caisse_bank_sync.sources.base import Connector, Extract
 
@@ -95,14 +94,18 @@ class EngineConfig:
     buckets: Buckets = field(default_factory=Buckets)
     publish_loan_snapshots: bool = True
     event_batch_size: int = 1000
+    defer_first_load_indexes: bool = True
+    index_lock_timeout_ms: int = 2000
 
 
 class Staged(NamedTuple):
-    """Counts of one staged extract: raw rows, unchanged rows skipped, valid typed rows."""
+    """One staged extract: raw rows, unchanged rows skipped, valid typed rows, and (loans) the
+    delinquency events being encoded."""
 
     raw: int
     skipped: int
     valid: int
+    events: asyncio.Future[Records] | None = None
 
 
 async def drop_staging(conn: Any, job_id: uuid.UUID) -> None:
@@ -227,19 +230,19 @@ class SyncEngine:
             f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL) FROM {q.typed_table(spec)}"
         )
         raw = await conn.fetchval(f"SELECT count(*) FROM {q.raw_table(spec)}")
-        return Staged(raw, raw - typed, valid)
+        events = await self._delinquency_events(conn, req) if spec.name == "loan" else None
+        return Staged(raw, raw - typed, valid, events)
 
     async def _load(
         self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest, staged: Staged
     ) -> EntityResult:
         res = EntityResult(spec.name, extract.name)
-        raw, skipped, valid = staged
+        raw, skipped, valid, events = staged
         await self._record_bad_rows(conn, spec, extract, req)
         if raw - skipped > valid:
             await conn.execute(q.quarantine(spec), req.job_id, req.source, extract.name)
         res.processed = raw + len(extract.bad_rows)
         res.errors = res.processed - skipped - valid
-        events = await self._delinquency_events(conn, req) if spec.name == "loan" else None
         await self._upsert(conn, spec, req, res, (valid, skipped + valid), events)
         res.unchanged += skipped
         await conn.execute(f"DROP TABLE {q.raw_table(spec)}, {q.norm_table(spec)}, {q.typed_table(spec)}")
@@ -271,9 +274,13 @@ class SyncEngine:
         staged, known = counts
         snapshots = spec.name == "loan" and self.config.publish_loan_snapshots
         extra = ev.LOAN_SNAPSHOT_FIELDS if snapshots else ()
-        first = await self._claim_empty(conn, spec)
+        first = await claim_empty(conn, f"{SCHEMA}.{spec.name}")
         if first:  # the table was empty: nothing of this source can be missing
+            deferred = DeferredIndexes()
+            if self.config.defer_first_load_indexes:
+                deferred = await defer_indexes(conn, spec.name, self.config.index_lock_timeout_ms)
             created, updated, rows = await _keys(conn, spec, q.insert_new(spec, extra), req, extra)
+            await deferred.restore(conn)
             await conn.execute(q.analyze_joined(spec))
         else:
             created, updated, rows = await _keys(conn, spec, q.upsert(spec, extra), req, extra)
@@ -302,25 +309,6 @@ class SyncEngine:
             req.source,
         )
         return bool(live != known)
-
-    async def _claim_empty(self, conn: Any, spec: EntitySpec) -> bool:
-        """Whether the target table is empty and stays without other writers until commit.
-
-        SHARE ROW EXCLUSIVE lets readers through but no other writer, so a plain INSERT cannot
-        meet a concurrent key. NOWAIT: with a writer active, the ON CONFLICT path is taken
-        instead (waiting could deadlock two first loads of different sources).
-        """
-        table = f"{SCHEMA}.{spec.name}"
-        if await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table})"):
-            return False
-        try:
-            await conn.execute(f"SAVEPOINT claim; LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE NOWAIT")
-        except asyncpg.LockNotAvailableError:
-            await conn.execute("ROLLBACK TO SAVEPOINT claim; RELEASE SAVEPOINT claim")
-            return False
-        await conn.execute("RELEASE SAVEPOINT claim")
-        # Re-read under the lock: rows committed since the first look now show.
-        return not await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table})")
 
     async def _entity_events(
         self,
@@ -365,8 +353,9 @@ class SyncEngine:
     async def _delinquency_events(self, conn: Any, req: SyncRequest) -> asyncio.Future[Records]:
         """Outbox records of one LoanDelinquencyChanged per staged loan crossing a bucket boundary.
 
-        The loans are read now, before the upsert changes them; their events are encoded in a
-        thread while PostgreSQL runs the upsert on the other core.
+        The loans are read at staging, before the sync's upsert changes them (on the staging
+        connection: its snapshot is at least as recent); their events are encoded in a thread
+        while the sync's connection writes, and COPYed to the outbox after the loan upsert.
         """
         rows = await conn.fetch(q.delinquency_changes(), list(self.config.buckets.thresholds))
         buckets, source = self.config.buckets, req.source

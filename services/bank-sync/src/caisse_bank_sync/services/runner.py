@@ -49,6 +49,8 @@ def engine_for(settings: Settings) -> SyncEngine:
             buckets=Buckets.of(settings.delinquency_thresholds),
             publish_loan_snapshots=settings.publish_loan_snapshots,
             event_batch_size=settings.entity_event_batch_size,
+            defer_first_load_indexes=settings.defer_first_load_indexes,
+            index_lock_timeout_ms=settings.first_load_index_lock_timeout_ms,
         )
     )
 

@@ -1,0 +1,82 @@
+# ruff: noqa: S608  -- identifiers come from the entity specs and the catalogue; values are bound.
+"""First load of an empty table: claim it against other writers, build its secondary indexes last.
+
+A plain INSERT into a table known to be empty skips conflict arbitration; building the
+secondary indexes once the rows are in (a sort each, with parallel workers) costs a fraction of
+maintaining them row by row (PK + 2 indexes: about 1.5x the heap insert alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from caisse_bank_sync.config import SCHEMA
+
+# Index builds of a million-row table sort in memory rather than in temporary files.
+BUILD_MEM = "256MB"
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredIndexes:
+    """Definitions of the secondary indexes dropped for a first load, rebuilt by ``restore``."""
+
+    ddl: tuple[str, ...] = ()
+
+    async def restore(self, conn: Any) -> None:
+        """Rebuild the dropped indexes (same names and definitions) in the sync's transaction."""
+        if not self.ddl:
+            return
+        await conn.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEM}'")
+        for ddl in self.ddl:
+            await conn.execute(ddl)
+        await conn.execute("SET LOCAL maintenance_work_mem TO DEFAULT")
+
+
+async def claim_empty(conn: Any, table: str) -> bool:
+    """Whether ``table`` (schema-qualified) is empty and stays without other writers until commit.
+
+    SHARE ROW EXCLUSIVE lets readers through but no other writer, so a plain INSERT cannot
+    meet a concurrent key. NOWAIT: with a writer active, the ON CONFLICT path is taken
+    instead (waiting could deadlock two first loads of different sources).
+    """
+    if await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table})"):
+        return False
+    try:
+        await conn.execute(f"SAVEPOINT claim; LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE NOWAIT")
+    except asyncpg.LockNotAvailableError:
+        await conn.execute("ROLLBACK TO SAVEPOINT claim; RELEASE SAVEPOINT claim")
+        return False
+    await conn.execute("RELEASE SAVEPOINT claim")
+    # Re-read under the lock: rows committed since the first look now show.
+    return not await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table})")
+
+
+async def defer_indexes(conn: Any, entity: str, lock_timeout_ms: int) -> DeferredIndexes:
+    """Drop the secondary (non-unique) indexes of a claimed empty table until ``restore``.
+
+    Dropping takes ACCESS EXCLUSIVE: readers of the (still empty) table then wait for the
+    sync's commit instead of reading nothing. A reader already inside the table holds the
+    drop back; after ``lock_timeout_ms`` the indexes are kept and maintained row by row.
+    """
+    rows = await conn.fetch(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,"
+        " pg_get_indexdef(i.indexrelid) AS ddl FROM pg_index i"
+        " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE i.indrelid = $1::regclass AND NOT i.indisunique ORDER BY c.relname",
+        f"{SCHEMA}.{entity}",
+    )
+    if not rows:
+        return DeferredIndexes()
+    names = ", ".join(r["name"] for r in rows)
+    try:
+        await conn.execute(
+            f"SAVEPOINT defer; SET LOCAL lock_timeout = {int(lock_timeout_ms)}; DROP INDEX {names}"
+        )
+    except asyncpg.LockNotAvailableError:
+        await conn.execute("ROLLBACK TO SAVEPOINT defer; RELEASE SAVEPOINT defer")
+        return DeferredIndexes()
+    await conn.execute("RELEASE SAVEPOINT defer; SET LOCAL lock_timeout TO DEFAULT")
+    return DeferredIndexes(tuple(r["ddl"] for r in rows))
