@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
@@ -96,6 +96,7 @@ class EngineConfig:
     event_batch_size: int = 1000
     defer_first_load_indexes: bool = True
     index_lock_timeout_ms: int = 2000
+    stage_workers: int = 2  # connections staging extracts ahead of the sync's (one per core)
 
 
 class Staged(NamedTuple):
@@ -191,24 +192,41 @@ class SyncEngine:
         progress: ProgressFn | None,
         staged: list[asyncio.Future[Staged]],
     ) -> None:
-        """Stage and validate every extract in turn on the staging connection, one transaction
-        each (committed: the sync's connection reads the tables), resolving ``staged``."""
+        """Stage and validate the extracts on ``stage_workers`` connections of their own, in load
+        order, one committed transaction each (the sync's connection reads the tables): loans are
+        typed while customers are, and both while the sync's connection writes."""
+        todo = iter(zip(specs, staged, strict=True))
         try:
             async with stage_conn() as conn:
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {staging}")
-                for (spec, extract), fut in zip(specs, staged, strict=True):
-                    async with conn.transaction():
-                        await conn.execute(
-                            f"SET LOCAL work_mem = '{WORK_MEM}';"
-                            f" SET LOCAL search_path TO {staging}, {SCHEMA}, public"
-                        )
-                        result = await self._stage(conn, spec, extract, req, progress)
-                    fut.set_result(result)
+            workers = min(self.config.stage_workers, len(specs))
+            await asyncio.gather(
+                *(self._stage_worker(stage_conn, staging, todo, req, progress) for _ in range(workers))
+            )
         except BaseException as exc:
             for fut in staged:
                 if not fut.done():
                     fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
             raise
+
+    async def _stage_worker(
+        self,
+        stage_conn: StageConnFn,
+        staging: str,
+        todo: Iterator[tuple[tuple[EntitySpec, Extract], asyncio.Future[Staged]]],
+        req: SyncRequest,
+        progress: ProgressFn | None,
+    ) -> None:
+        """Stage the next extract not taken by another worker until none is left."""
+        async with stage_conn() as conn:
+            for (spec, extract), fut in todo:
+                async with conn.transaction():
+                    await conn.execute(
+                        f"SET LOCAL work_mem = '{WORK_MEM}';"
+                        f" SET LOCAL search_path TO {staging}, {SCHEMA}, public"
+                    )
+                    result = await self._stage(conn, spec, extract, req, progress)
+                fut.set_result(result)
 
     async def _stage(
         self, conn: Any, spec: EntitySpec, extract: Extract, req: SyncRequest, progress: ProgressFn | None
