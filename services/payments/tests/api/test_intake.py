@@ -8,15 +8,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from caisse_payments.db import intake
+from caisse_payments.db.models import Base
 from caisse_payments.domain.allocation import parse_order
 from caisse_payments.domain.channels import TRANSFORMS
 from caisse_payments.services import ingest as ingest_service
 from caisse_payments.services.events import outbox_row
+from caisse_shared.db import Database
 from caisse_shared.events.registry import default_registry
 from payments_testkit import database_of, scalar, signed
-from sqlalchemy.exc import IntegrityError
 
 URL = "/api/payments/webhooks/kkiapay"
 ORDER = ("PENALTIES", "INTEREST", "PRINCIPAL")
@@ -116,7 +118,7 @@ async def test_the_statement_is_all_or_nothing(client: Any, app: Any) -> None:
     n = TRANSFORMS["kkiapay"][1](_body(ref), datetime.now(UTC))
     values = ingest_service._values(n, ingest_service.IngestContext(order=parse_order(ORDER)))
     event_row = outbox_row(ingest_service._first_event(n, values), producer="payments")  # type: ignore[arg-type]
-    with pytest.raises(IntegrityError):
+    with pytest.raises(asyncpg.UniqueViolationError):
         await intake.insert_standalone(
             database_of(app).engine,
             values,
@@ -136,3 +138,17 @@ async def test_the_statement_is_all_or_nothing(client: Any, app: Any) -> None:
         )
         == 0
     )
+
+
+async def test_a_lost_driver_connection_is_dropped_from_the_pool(db_url: str) -> None:
+    """The raw-driver path must not hand a dead connection back to the pool."""
+    db = Database(db_url, Base.metadata, pool_size=1)
+    try:
+        with pytest.raises(RuntimeError):
+            async with intake._driver_connection(db.engine) as driver:
+                driver.terminate()
+                raise RuntimeError("connection lost mid-request")
+        async with intake._driver_connection(db.engine) as driver:
+            assert await driver.fetchval("SELECT 1") == 1
+    finally:
+        await db.dispose()

@@ -15,18 +15,24 @@ are optional: a loan repayment is allocated afterwards under the loan's row lock
 ``STANDALONE_INTAKE`` is the autocommit variant for webhooks (a single statement is atomic on
 its own). It records the delivery only together with what it answers: the new payment, or a
 known one with the same amount and currency that a retry leaves unchanged (``known``). Any other
-case writes nothing and returns NULL columns, and the caller runs the transactional path.
+case writes nothing and returns NULL columns, and the caller runs the transactional path. It runs
+on the pooled connection's asyncpg driver, prepared once per connection (asyncpg's statement
+cache): SQLAlchemy's execution layer cost ~250 us of CPU per webhook, more than the statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Boolean, Column, TextualSelect, bindparam, column, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 from caisse_payments.config import SCHEMA
 from caisse_payments.db.models import payment
@@ -138,6 +144,59 @@ STANDALONE_INTAKE = _statement(
 NO_EVENT: dict[str, Any] = {f"e_{f}": None for f in EVENT_FIELDS}
 
 
+def _driver_sql(statement: TextualSelect) -> tuple[str, tuple[str, ...], frozenset[str]]:
+    """The statement as asyncpg runs it ($n placeholders), its parameter order, its JSONB names."""
+    compiled = statement.compile(dialect=PGDialect_asyncpg())  # type: ignore[no-untyped-call]
+    names = tuple(compiled.positiontup or ())
+    jsonb = frozenset(n for n, p in compiled.binds.items() if isinstance(p.type, JSONB))
+    return str(compiled), names, jsonb
+
+
+_STANDALONE_SQL, _STANDALONE_NAMES, _JSONB_NAMES = _driver_sql(STANDALONE_INTAKE)
+
+
+class IntakeRow:
+    """A driver record read by attribute, like the SQLAlchemy rows of the other paths."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Mapping[str, Any]) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._record[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@asynccontextmanager
+async def _driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A pooled connection's asyncpg driver, outside any transaction (each statement commits).
+
+    A server-side error leaves the connection usable; a lost connection or a statement cut off
+    by cancellation leaves it in an unknown state, so it is dropped from the pool.
+    """
+    pooled = await engine.raw_connection()
+    driver: Any = pooled.driver_connection
+    try:
+        yield driver
+    except BaseException as exc:
+        if driver.is_closed() or not isinstance(exc, Exception):
+            await greenlet_spawn(pooled.invalidate)
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)
+
+
+def _driver_args(params: Mapping[str, Any]) -> list[Any]:
+    """Positional arguments; JSONB values serialised as SQLAlchemy's codec on the connection expects."""
+    return [
+        json.dumps(params[n]) if n in _JSONB_NAMES and params[n] is not None else params[n]
+        for n in _STANDALONE_NAMES
+    ]
+
+
 def _params(
     values: Mapping[str, Any],
     delivery: tuple[str, str] | None,
@@ -165,18 +224,19 @@ async def insert_standalone(
     outcome: str,
     history_reason: str | None,
     outbox_row: Mapping[str, Any] | None,
-) -> PaymentRow:
+) -> IntakeRow:
     """Payment + delivery + history + outbox as ONE autocommit statement (one round trip).
 
     A single statement is atomic on its own: everything or nothing is committed. ``claimed`` is
     False for a replayed delivery (nothing written). Otherwise ``created`` and the payment's
     columns: the new one, or the known one a retry leaves unchanged (only the delivery written);
-    NULL columns when neither applies (nothing written: use the transactional path).
+    NULL columns when neither applies (nothing written: use the transactional path). A database
+    error is the driver's (asyncpg) exception.
     """
     params = {**_params(values, delivery, history_reason, True, outbox_row), "outcome": outcome}
-    async with engine.connect() as conn:
-        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        return (await auto.execute(STANDALONE_INTAKE, params)).one()
+    async with _driver_connection(engine) as driver:
+        record = await driver.fetchrow(_STANDALONE_SQL, *_driver_args(params))
+    return IntakeRow(record)
 
 
 async def insert_new(
