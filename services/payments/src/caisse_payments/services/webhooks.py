@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from caisse_shared.db import Database
-from caisse_shared.errors import AppError, Forbidden, NotFound
+from caisse_shared.errors import AppError, Forbidden, NotFound, Unprocessable
 
 from caisse_payments.config import Settings
 from caisse_payments.domain import signature
@@ -23,6 +23,23 @@ class MalformedBody(AppError):
     """The body is not a JSON object."""
 
     status, title, code = 400, "Malformed JSON body", "malformed"
+
+
+class UnknownChannel(Unprocessable):
+    """A ``/webhooks/{channel}`` path naming no aggregator channel."""
+
+    title, code = "Unknown webhook channel", "unknown_channel"
+
+
+# Channels served under ``/webhooks/{channel}`` (``notification`` has its own path).
+CHANNEL_WEBHOOKS = ("kkiapay", "mtn-momo", "moov", "bank-transfer")
+
+
+def channel_source(channel: str) -> str:
+    """The webhook source of a ``/webhooks/{channel}`` path, or 422."""
+    if channel not in CHANNEL_WEBHOOKS:
+        raise UnknownChannel(f"unknown webhook channel {channel[:40]!r}")
+    return channel
 
 
 def secret_for(settings: Settings, source: str) -> str:

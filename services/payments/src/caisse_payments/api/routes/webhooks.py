@@ -1,11 +1,16 @@
-"""Signed notification endpoints: no JWT, an HMAC signature and timestamp window instead."""
+"""Signed notification endpoints: no JWT, an HMAC signature and timestamp window instead.
+
+The hot path takes only the ``Request``: FastAPI resolving declared header and path parameters
+cost ~35 us of CPU per webhook. The headers and the channel are read by the service and
+documented here through ``openapi_extra``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Any
 
 from caisse_shared.db import Database
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from caisse_payments.api.deps import ingest_context
@@ -14,15 +19,32 @@ from caisse_payments.config import Settings
 from caisse_payments.services import webhooks
 
 router = APIRouter(prefix="/api/payments", tags=["webhooks"])
-SIGNED = {
+SIGNED: dict[int | str, dict[str, Any]] = {
     "401": {"description": "Bad signature or expired timestamp"},
     "409": {"description": "Replayed delivery"},
 }
-SigHeader = Annotated[
-    str | None,
-    Header(alias="X-Caisse-Signature", description="sha256=<hex HMAC of timestamp.body>"),
+_HEADERS: list[dict[str, Any]] = [
+    {
+        "name": "X-Caisse-Signature",
+        "in": "header",
+        "required": True,
+        "description": "sha256=<hex HMAC of timestamp.body>",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "X-Caisse-Timestamp",
+        "in": "header",
+        "required": True,
+        "description": "unix seconds",
+        "schema": {"type": "string"},
+    },
 ]
-TsHeader = Annotated[str | None, Header(alias="X-Caisse-Timestamp", description="unix seconds")]
+_CHANNEL: dict[str, Any] = {
+    "name": "channel",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "enum": list(webhooks.CHANNEL_WEBHOOKS)},
+}
 
 
 async def _receive(request: Request, source: str) -> Response:
@@ -49,41 +71,31 @@ async def _receive(request: Request, source: str) -> Response:
 @router.post(
     "/notification",
     response_model=PaymentRead,
-    responses=SIGNED,  # type: ignore[arg-type]
+    responses=SIGNED,
     summary="Handle a payment notification (signed; PaymentNotification body)",
+    openapi_extra={"parameters": _HEADERS},
 )
-async def notification(
-    request: Request,
-    _sig: SigHeader = None,
-    _ts: TsHeader = None,
-) -> Response:
+async def notification(request: Request) -> Response:
     return await _receive(request, "notification")
 
 
 @router.post(
     "/webhook",
     response_model=PaymentRead,
-    responses=SIGNED,  # type: ignore[arg-type]
+    responses=SIGNED,
     summary="KKiaPay webhook (tontine platform path; signed)",
+    openapi_extra={"parameters": _HEADERS},
 )
-async def kkiapay_webhook(
-    request: Request,
-    _sig: SigHeader = None,
-    _ts: TsHeader = None,
-) -> Response:
+async def kkiapay_webhook(request: Request) -> Response:
     return await _receive(request, "kkiapay")
 
 
 @router.post(
     "/webhooks/{channel}",
     response_model=PaymentRead,
-    responses=SIGNED,  # type: ignore[arg-type]
+    responses=SIGNED,
     summary="Aggregator webhook per channel (signed with the channel's secret)",
+    openapi_extra={"parameters": [_CHANNEL, *_HEADERS]},
 )
-async def channel_webhook(
-    channel: Literal["kkiapay", "mtn-momo", "moov", "bank-transfer"],
-    request: Request,
-    _sig: SigHeader = None,
-    _ts: TsHeader = None,
-) -> Response:
-    return await _receive(request, channel)
+async def channel_webhook(request: Request) -> Response:
+    return await _receive(request, webhooks.channel_source(request.path_params["channel"]))
