@@ -105,13 +105,20 @@ def _load_average() -> str:
 
 
 async def _measure(
-    port: int, path: str, reqs: list[Request], ok: frozenset[int], meter: CpuMeter | None = None
+    port: int,
+    path: str,
+    reqs: list[Request],
+    ok: frozenset[int],
+    meter: CpuMeter | None = None,
+    app: str = "",
 ) -> LoadResult:
     before = meter.snapshot() if meter else {}
+    workers = meter.workers(app) if meter else {}
     result = await run_load("127.0.0.1", port, path, reqs, concurrency=CONCURRENCY, ok=ok)
     if meter:
         print(
             f"    {CpuMeter.per_request(before, meter.snapshot(), len(reqs))}, client {result.client_us:.0f}"
+            f"; {app} workers' CPU split {CpuMeter.split(workers, meter.workers(app))}"
         )
     return result
 
@@ -122,13 +129,13 @@ async def _round(ports: tuple[int, int], n: int, run: int, meter: CpuMeter) -> N
     refs = [f"B{run}-{uuid.uuid4().hex}" for _ in range(n)]
     fresh = _requests(refs)
     print(f"-- run {run} ({_load_average()})")
-    trivial = await _measure(t_port, "/trivial", fresh, OK, meter)
+    trivial = await _measure(t_port, "/trivial", fresh, OK, meter, "trivial")
     print(trivial.line("trivial one-insert endpoint"), flush=True)
-    ingest = await _measure(p_port, WEBHOOK, fresh, frozenset({201}), meter)
+    ingest = await _measure(p_port, WEBHOOK, fresh, frozenset({201}), meter, "payments")
     print(ingest.line("webhook ingestion (new payments)"), flush=True)
-    retry = await _measure(p_port, WEBHOOK, _requests(refs), frozenset({200}), meter)
+    retry = await _measure(p_port, WEBHOOK, _requests(refs), frozenset({200}), meter, "payments")
     print(retry.line("idempotent replay (provider retry)"), flush=True)
-    exact = await _measure(p_port, WEBHOOK, fresh, frozenset({409}), meter)
+    exact = await _measure(p_port, WEBHOOK, fresh, frozenset({409}), meter, "payments")
     print(exact.line("exact replay rejected (409)"), flush=True)
     print(
         f"ratio ingestion / trivial: {ingest.rps / trivial.rps:.2f}   "
@@ -156,10 +163,12 @@ async def main(argv: list[str] | None = None) -> None:
             "CAISSE_LOG_LEVEL": "WARNING",
             "CAISSE_PAYMENTS_CONSUME_LOANS": "false",
             "CAISSE_PAYMENTS_RECONCILIATION_SCHEDULE_ENABLED": "false",
-            # 32 clients over 2 workers: 16 requests in flight per worker. A smaller pool
-            # churns its overflow connections (closed at checkin, reopened: ~400 us/req of
-            # PostgreSQL CPU measured with the default 10). Both apps use the same value.
-            "CAISSE_PAYMENTS_DB_POOL_SIZE": str(CONCURRENCY // 2),
+            # Which worker accepts a connection is up to the kernel: one worker can hold most
+            # of the 32 clients (plus its relay). A pool smaller than its requests in flight
+            # churns overflow connections (closed at checkin, reopened): with 16, 236 new
+            # PostgreSQL sessions per 4,000 webhooks, ~600 us/req of PostgreSQL CPU. Both apps
+            # use the same value.
+            "CAISSE_PAYMENTS_DB_POOL_SIZE": str(CONCURRENCY),
         }
         p_port, t_port = free_port(), free_port()
         procs.append(_serve("caisse_payments.main:create_app", p_port, env))
@@ -171,7 +180,7 @@ async def main(argv: list[str] | None = None) -> None:
         await _measure(t_port, "/trivial", warm, OK)
         print(
             f"payments webhook ingestion: {n} requests, {CONCURRENCY} clients, 2 uvicorn workers, "
-            f"pool {CONCURRENCY // 2} per worker, {os.cpu_count()} CPUs"
+            f"pool {CONCURRENCY} per worker, {os.cpu_count()} CPUs"
         )
         postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
         meter = CpuMeter(

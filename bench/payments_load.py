@@ -59,10 +59,28 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
+Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def open_connections(host: str, port: int, n: int, *, gap_s: float = 0.002) -> list[Stream]:
+    """Open ``n`` connections one at a time, before the clock starts.
+
+    uvicorn's workers share one listening socket and each accepts every connection pending when
+    it wakes: 32 connections opened in one burst often land 30/2 on two workers, so the figures
+    measured the kernel's wake-up order. A short gap lets each connection be accepted on its own
+    (where it lands is still up to the workers; the benchmark prints the split).
+    """
+    streams = []
+    for _ in range(n):
+        streams.append(await asyncio.open_connection(host, port))
+        await asyncio.sleep(gap_s)
+    return streams
+
+
 async def _connection(
-    host: str, port: int, work: Iterator[bytes], latencies: list[float], statuses: list[int]
+    stream: Stream, work: Iterator[bytes], latencies: list[float], statuses: list[int]
 ) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
+    reader, writer = stream
     try:
         for raw in work:
             t0 = time.perf_counter()
@@ -86,8 +104,9 @@ async def run_load(
     work = iter([encode_request(f"{host}:{port}", path, body, headers) for body, headers in requests])
     latencies: list[float] = []
     statuses: list[int] = []
+    streams = await open_connections(host, port, concurrency)
     cpu0, started = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(_connection(host, port, work, latencies, statuses) for _ in range(concurrency)))
+    await asyncio.gather(*(_connection(s, work, latencies, statuses) for s in streams))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     q = statistics.quantiles(latencies, n=100)
     return LoadResult(
@@ -127,6 +146,18 @@ class CpuMeter:
                 ticks += int(fields[13]) + int(fields[14])
             out[int(entry)] = (int(fields[1]), ticks / self._tick)
         return out
+
+    def workers(self, name: str) -> dict[int, float]:
+        """CPU seconds so far of each direct child of one tree's root (uvicorn's workers)."""
+        root = self.roots[name]
+        return {pid: cpu for pid, (ppid, cpu) in self._table().items() if ppid == root}
+
+    @staticmethod
+    def split(before: dict[int, float], after: dict[int, float]) -> str:
+        """How the CPU of a phase fell on the workers, e.g. ``52%/48%`` (idle helpers left out)."""
+        used = [u for p in sorted(after) if (u := after[p] - before.get(p, 0.0)) > 0]
+        total = sum(used) or 1.0
+        return "/".join(f"{u / total:.0%}" for u in used)
 
     def snapshot(self) -> dict[str, float]:
         """CPU seconds so far per named tree."""
