@@ -19,6 +19,8 @@ from caisse_payments.services.events import outbox_row
 from caisse_shared.db import Database
 from caisse_shared.events.registry import default_registry
 from payments_testkit import database_of, scalar, signed
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 URL = "/api/payments/webhooks/kkiapay"
 ORDER = ("PENALTIES", "INTEREST", "PRINCIPAL")
@@ -152,3 +154,24 @@ async def test_a_lost_driver_connection_is_dropped_from_the_pool(db_url: str) ->
             assert await driver.fetchval("SELECT 1") == 1
     finally:
         await db.dispose()
+
+
+async def test_payments_cannot_be_deleted_and_no_history_row_is_orphaned(client: Any, app: Any) -> None:
+    """What the dropped history foreign key guarded (migration 0002) still holds."""
+    ref = f"I{uuid.uuid4().hex[:12]}"
+    raw, headers = signed(_body(ref))
+    assert (await client.post(URL, content=raw, headers=headers)).status_code == 201
+    for sql in (
+        "DELETE FROM payments.payment WHERE provider_reference = :r",
+        "TRUNCATE payments.payment CASCADE",
+    ):
+        with pytest.raises(IntegrityError, match="never deleted"):
+            async with database_of(app).engine.begin() as conn:
+                await conn.execute(text(sql), {"r": ref})
+    assert await _counts(app, ref) == (1, 1, 1)
+    orphans = await scalar(
+        app,
+        "SELECT count(*) FROM payments.payment_history h "
+        "WHERE NOT EXISTS (SELECT 1 FROM payments.payment p WHERE p.id = h.payment_id)",
+    )
+    assert orphans == 0
