@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 
 from caisse_shared.db import Database
@@ -48,6 +49,18 @@ def _workers(settings: Settings, database: Database) -> Sequence[BackgroundWorke
     return workers
 
 
+async def _freeze_startup_objects(_app: FastAPI) -> None:
+    """Move what startup built out of the collector's sight (``gc.freeze``).
+
+    A full collection walks every tracked object: with the ~175,000 that importing FastAPI,
+    SQLAlchemy, pydantic and the schemas leaves, one took ~100 ms under load, stalling every
+    request in flight on the worker (the p99). Frozen objects are never scanned again; what
+    requests allocate is still collected.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -71,6 +84,7 @@ def create_app(
         verifier=verifier,
         routers=[webhooks.router, reconciliation.router, tontine.router, payments.router],
         workers=lambda app: _workers(settings, database),
+        on_startup=_freeze_startup_objects,
     )
     app.state.provider = provider or make_provider(settings)
     return app
