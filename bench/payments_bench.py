@@ -61,11 +61,14 @@ def _serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[byt
     )
 
 
-async def _wait(base: str, path: str = "/docs") -> None:
+async def _wait(base: str, path: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until the app answers 200 on its own path (a 404 from another app on a reused port is no)."""
     async with httpx.AsyncClient(base_url=base, timeout=1) as c:
         for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError(f"{base} exited with {proc.returncode}")
             try:
-                if (await c.get(path)).status_code < 500:
+                if (await c.get(path)).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -170,11 +173,13 @@ async def main(argv: list[str] | None = None) -> None:
             # use the same value.
             "CAISSE_PAYMENTS_DB_POOL_SIZE": str(CONCURRENCY),
         }
-        p_port, t_port = free_port(), free_port()
+        p_port = free_port()
+        while (t_port := free_port()) == p_port:  # two probes can return the same free port
+            pass
         procs.append(_serve("caisse_payments.main:create_app", p_port, env))
         procs.append(_serve("bench.payments_trivial_app:create_app", t_port, env))
-        await _wait(f"http://127.0.0.1:{p_port}", "/health/live")
-        await _wait(f"http://127.0.0.1:{t_port}")
+        await _wait(f"http://127.0.0.1:{p_port}", "/health/live", procs[0])
+        await _wait(f"http://127.0.0.1:{t_port}", "/docs", procs[1])
         warm = _requests([f"W-{uuid.uuid4().hex}" for _ in range(300)])
         await _measure(p_port, WEBHOOK, warm, frozenset({201}))
         await _measure(t_port, "/trivial", warm, OK)
