@@ -37,6 +37,7 @@ ENDPOINTS = [
     ("GET", "/api/payments/receipt/PAYX", READ),
     ("GET", "/api/payments/receipt/PAYX/verify?code=AAAA", READ),
     ("POST", "/api/payments/PAYX/reversal", REVERSE),
+    ("POST", "/api/payments/PAYX/allocation", "payments:reconcile"),
     ("GET", "/api/payments/transactions", READ),
     ("POST", "/api/payments/initiate", "payments:initiate"),
     ("POST", "/api/payments/check-status", "payments:initiate"),

@@ -84,6 +84,13 @@ class PaymentDetailRead(PaymentRead):
     history: list[HistoryRead]
 
 
+class SuspenseAllocationCreate(BaseModel):
+    """The loan an operator identified for a payment in suspense."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    account_number: str = Field(alias="accountNumber", min_length=1, max_length=60)
+
+
 class ReversalCreate(BaseModel):
     """Why a payment is taken back."""
 

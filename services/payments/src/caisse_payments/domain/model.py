@@ -134,3 +134,15 @@ class DuplicateMismatch(Conflict):
     """Same provider reference with a different amount or currency."""
 
     title, code = "Provider reference already used", "provider_reference_mismatch"
+
+
+class UnknownLoan(Unprocessable):
+    """No loan with that account number in the read model (or outside the caller's scope)."""
+
+    title, code = "Unknown loan account", "unknown_loan"
+
+
+class AllocationRefused(Unprocessable):
+    """The loan cannot take the payment (closed, other currency, nothing outstanding)."""
+
+    title, code = "Loan cannot take this payment", "allocation_refused"

@@ -79,7 +79,8 @@ UNALLOCATED_COLUMNS: dict[str, Any] = {
 }
 
 
-def _alloc_columns(alloc: Allocation) -> dict[str, Any]:
+def alloc_columns(alloc: Allocation) -> dict[str, Any]:
+    """The payment columns an allocation sets."""
     return {
         "allocated_penalties": alloc.penalties,
         "allocated_interest": alloc.interest,
@@ -113,7 +114,7 @@ def _values(n: Notification, ctx: IngestContext) -> dict[str, Any]:
         **UNALLOCATED_COLUMNS,
     }
     if alloc is not None:
-        values.update(_alloc_columns(alloc))
+        values.update(alloc_columns(alloc))
     values["status"] = _initial_status(n, alloc).value
     return values
 
@@ -251,7 +252,7 @@ async def _allocate(
     loan = await repo.lock_loan(session, n.account_number) if n.account_number else None
     alloc = allocate(n, loan, ctx.order)
     cif = n.cif or (loan.cif if loan else None)
-    await repo.update_payment(session, pid, **_alloc_columns(alloc), cif=cif, updated_at=datetime.now(UTC))
+    await repo.update_payment(session, pid, **alloc_columns(alloc), cif=cif, updated_at=datetime.now(UTC))
     if loan is not None:
         await repo.apply_to_loan(session, pid, loan.account_number, alloc)
     await repo.add_history(

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from caisse_payments.api.deps import (
     Creator,
     Reader,
+    Reconciler,
     Reverser,
     SessionDep,
     SettingsDep,
@@ -23,11 +24,12 @@ from caisse_payments.api.schemas import (
     ReceiptRead,
     ReceiptVerificationRead,
     ReversalCreate,
+    SuspenseAllocationCreate,
     now_utc,
     payment_read,
 )
 from caisse_payments.domain.model import Notification, NotificationOutcome
-from caisse_payments.services import queries, receipts, reversal
+from caisse_payments.services import queries, receipts, reversal, suspense
 from caisse_payments.services.ingest import ingest
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
@@ -186,5 +188,36 @@ async def reverse_payment(
         key=key,
         request_body=body.model_dump(mode="json"),
         action=action,
+    )
+    return result.response()
+
+
+@router.post(
+    "/{referenceNumber}/allocation",
+    response_model=PaymentRead,
+    summary="Allocate a payment in suspense to a loan: PAYMENT_RECEIVED (payments:reconcile; "
+    "Idempotency-Key)",
+)
+async def allocate_suspense(
+    referenceNumber: str,
+    body: SuspenseAllocationCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: Reconciler,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    ctx = ingest_context(settings, who.subject)
+
+    async def action() -> PaymentRead:
+        row = await suspense.allocate_suspense(session, referenceNumber, body.account_number, ctx, who)
+        return payment_read(row)
+
+    result = await run_idempotent(
+        session,
+        scope=f"payments.allocate:{referenceNumber}",
+        key=key,
+        request_body=body.model_dump(mode="json"),
+        action=action,
+        status_code=200,
     )
     return result.response()
