@@ -11,12 +11,13 @@ from caisse_shared.db import Database
 from caisse_shared.migrations import upgrade
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 
 from caisse_payments.config import Settings
-from caisse_payments.db.models import Base, payment, webhook_delivery
+from caisse_payments.db.models import Base, payment
 from caisse_payments.domain.model import PaymentStatus
 from caisse_payments.services import reconciliation as recon
+from caisse_payments.services.scheduler import ReconciliationScheduler
 
 app = typer.Typer(help="Caisse payments operator commands")
 console = Console()
@@ -107,14 +108,15 @@ def purge_deliveries(older_than_hours: float = 24.0) -> None:
     """Delete replay-guard rows older than the window (they can no longer be replayed)."""
 
     async def run() -> None:
-        _, db = _db()
+        settings, db = _db()
         try:
-            async with db.unit_of_work() as session:
-                cutoff = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_hours * 3600)
-                result = await session.execute(
-                    delete(webhook_delivery).where(webhook_delivery.c.received_at < cutoff)
-                )
-            console.print(f"purged {getattr(result, 'rowcount', 0)} deliveries")
+            scheduler = ReconciliationScheduler(
+                db,
+                interval_s=None,
+                tolerance_days=settings.reconciliation_date_tolerance_days,
+                delivery_retention_s=older_than_hours * 3600,
+            )
+            console.print(f"purged {await scheduler.purge_deliveries()} deliveries")
         finally:
             await db.dispose()
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 from caisse_shared.config import ServiceSettings
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 SCHEMA = "payments"
@@ -31,6 +31,11 @@ class Settings(ServiceSettings):
     notification_secret: SecretStr = SecretStr("dev-secret")
     receipt_secret: SecretStr = SecretStr("dev-secret")
     webhook_tolerance_s: int = 300
+    # Replay-guard rows (signed deliveries seen) are purged after this long. A delivery can be
+    # replayed while its timestamp is within ±tolerance: rows must outlive 2 x tolerance.
+    webhook_delivery_retention_s: float = 24 * 3600.0
+    # How often the scheduler purges them (0 = never; the CLI's purge-deliveries still works).
+    webhook_delivery_purge_interval_s: float = 3600.0
     # Optional IP allowlist per channel (CIDR list); empty = any source.
     webhook_ip_allowlist: dict[str, list[str]] = {}
     allocation_order: tuple[str, ...] = ("PENALTIES", "INTEREST", "PRINCIPAL")
@@ -45,3 +50,13 @@ class Settings(ServiceSettings):
     reconciliation_schedule_enabled: bool = True
     reconciliation_interval_s: float = 24 * 3600.0
     reconciliation_date_tolerance_days: int = 1
+
+    @model_validator(mode="after")
+    def _retention_outlives_replay_window(self) -> Self:
+        """A shorter retention would forget deliveries that can still be replayed."""
+        if self.webhook_delivery_retention_s < 2 * self.webhook_tolerance_s:
+            raise ValueError(
+                "webhook_delivery_retention_s must be at least 2 x webhook_tolerance_s "
+                f"({2 * self.webhook_tolerance_s} s): a younger delivery can still be replayed"
+            )
+        return self

@@ -38,12 +38,16 @@ def _workers(settings: Settings, database: Database) -> Sequence[BackgroundWorke
                 config=ConsumerConfig(retry_delays_s=settings.consumer_retry_delays_s),
             )
         )
-    if settings.reconciliation_schedule_enabled:
+    if settings.reconciliation_schedule_enabled or settings.webhook_delivery_purge_interval_s > 0:
         workers.append(
             ReconciliationScheduler(
                 database,
-                interval_s=settings.reconciliation_interval_s,
+                interval_s=(
+                    settings.reconciliation_interval_s if settings.reconciliation_schedule_enabled else None
+                ),
                 tolerance_days=settings.reconciliation_date_tolerance_days,
+                delivery_retention_s=settings.webhook_delivery_retention_s,
+                purge_interval_s=settings.webhook_delivery_purge_interval_s,
             )
         )
     return workers

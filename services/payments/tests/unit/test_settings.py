@@ -26,3 +26,12 @@ def test_real_secrets_accepted_in_production() -> None:
         "x" * 40,
     )
     assert Settings(environment="production", **strong).environment == "production"
+
+
+def test_delivery_retention_must_outlive_the_replay_window() -> None:
+    with pytest.raises(ValidationError, match="2 x webhook_tolerance_s"):
+        Settings(webhook_tolerance_s=300, webhook_delivery_retention_s=599)
+    assert (
+        Settings(webhook_tolerance_s=300, webhook_delivery_retention_s=600).webhook_delivery_retention_s
+        == 600
+    )

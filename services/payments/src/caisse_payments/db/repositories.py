@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy import Row, and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -207,3 +207,20 @@ async def upsert_loan(session: AsyncSession, values: Mapping[str, Any], occurred
             where=loan.c.source_occurred_at <= excluded.source_occurred_at,
         )
     )
+
+
+async def purge_deliveries(session: AsyncSession, older_than_s: float, *, batch: int) -> int:
+    """Delete up to ``batch`` replay-guard rows received more than ``older_than_s`` ago."""
+    cutoff = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_s)
+    old = (
+        select(webhook_delivery.c.channel, webhook_delivery.c.delivery_id)
+        .where(webhook_delivery.c.received_at < cutoff)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        delete(webhook_delivery).where(
+            tuple_(webhook_delivery.c.channel, webhook_delivery.c.delivery_id).in_(old)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
