@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import ClassVar, Literal, Self
 
 from caisse_shared.config import ServiceSettings
@@ -38,6 +39,9 @@ class Settings(ServiceSettings):
     webhook_delivery_purge_interval_s: float = 3600.0
     # Optional IP allowlist per channel (CIDR list); empty = any source.
     webhook_ip_allowlist: dict[str, list[str]] = {}
+    # Reverse proxies (CIDR list) whose X-Forwarded-For is believed: only when the direct peer is
+    # one of them does the allowlist check the right-most forwarded address that is not.
+    webhook_trusted_proxies: list[str] = []
     allocation_order: tuple[str, ...] = ("PENALTIES", "INTEREST", "PRINCIPAL")
     # Outbound aggregator used by initiate / check-status.
     provider: Literal["sandbox", "kkiapay"] = "sandbox"
@@ -50,6 +54,19 @@ class Settings(ServiceSettings):
     reconciliation_schedule_enabled: bool = True
     reconciliation_interval_s: float = 24 * 3600.0
     reconciliation_date_tolerance_days: int = 1
+
+    @model_validator(mode="after")
+    def _networks_parse(self) -> Self:
+        """A mistyped CIDR fails at startup, not as a 500 on the first webhook."""
+        for net in [
+            *self.webhook_trusted_proxies,
+            *(n for v in self.webhook_ip_allowlist.values() for n in v),
+        ]:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP network: {net!r}") from None
+        return self
 
     @model_validator(mode="after")
     def _retention_outlives_replay_window(self) -> Self:

@@ -233,3 +233,26 @@ async def test_ip_allowlist(db_url: str, token_factory: Any) -> None:
             ).status_code == 201
     finally:
         await app.state.database.dispose()
+
+
+async def test_ip_allowlist_behind_a_trusted_proxy(db_url: str, token_factory: Any) -> None:
+    settings = make_settings(
+        db_url,
+        webhook_ip_allowlist={"moov": ["203.0.113.0/24"]},
+        webhook_trusted_proxies=["192.0.2.1/32"],
+    )
+    app = create_app(settings, verifier=token_factory.verifier())
+
+    async def post(peer: str, forwarded_for: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(peer, 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            raw, headers = signed(CHANNEL_BODIES["moov"](_ref(), None))
+            headers["X-Forwarded-For"] = forwarded_for
+            return (await c.post("/api/payments/webhooks/moov", content=raw, headers=headers)).status_code
+
+    try:
+        assert await post("192.0.2.1", "203.0.113.5") == 201  # the proxy saw an allowed address
+        assert await post("192.0.2.1", "203.0.113.5, 198.51.100.9") == 403  # spoofed left hop
+        assert await post("198.51.100.20", "203.0.113.5") == 403  # not a trusted proxy: header ignored
+    finally:
+        await app.state.database.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from caisse_shared.db import Database
@@ -54,16 +54,41 @@ def secret_for(settings: Settings, source: str) -> str:
     return secrets[source].get_secret_value()
 
 
-def check_allowlist(settings: Settings, source: str, client_ip: str | None) -> None:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _address(value: str | None) -> Address | None:
+    try:
+        return ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _within(addr: Address | None, networks: Sequence[str]) -> bool:
+    return addr is not None and any(addr in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[str]) -> str | None:
+    """Who is calling: the direct peer, unless it is a trusted proxy; then the right-most
+    X-Forwarded-For hop that is not a trusted proxy (hops left of it are the client's word)."""
+    if not forwarded_for or not _within(_address(peer), trusted):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",")]
+    for hop in reversed(hops):
+        if not _within(_address(hop), trusted):
+            return hop
+    return hops[0]  # a chain of trusted proxies only: the first one is where it started
+
+
+def check_allowlist(
+    settings: Settings, source: str, client_ip: str | None, forwarded_for: str | None = None
+) -> None:
     """Refuse a source address outside the channel's allowlist (when one is configured)."""
     allowed = settings.webhook_ip_allowlist.get(source)
     if not allowed:
         return
-    try:
-        addr = ipaddress.ip_address(client_ip or "")
-    except ValueError:
-        raise Forbidden("source address not allowed") from None
-    if not any(addr in ipaddress.ip_network(net, strict=False) for net in allowed):
+    caller = client_address(client_ip, forwarded_for, settings.webhook_trusted_proxies)
+    if not _within(_address(caller), allowed):
         raise Forbidden("source address not allowed")
 
 
@@ -87,12 +112,13 @@ async def receive(
     headers: Mapping[str, str],
     body: bytes,
     client_ip: str | None,
+    forwarded_for: str | None = None,
     now: datetime | None = None,
 ) -> IngestResult:
     """Authenticate one webhook delivery and ingest its payment exactly once (own transaction)."""
     if source not in TRANSFORMS:
         raise NotFound(f"unknown webhook channel {source!r}")
-    check_allowlist(settings, source, client_ip)
+    check_allowlist(settings, source, client_ip, forwarded_for)
     moment = now or datetime.now(UTC)
     sig = headers.get(SIGNATURE_HEADER)
     signature.verify(

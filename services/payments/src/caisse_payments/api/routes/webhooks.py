@@ -60,6 +60,8 @@ async def _receive(request: Request, source: str) -> Response:
         headers=request.headers,
         body=await request.body(),
         client_ip=request.client.host if request.client else None,
+        # every X-Forwarded-For line, in order (a proxy may append its own)
+        forwarded_for=",".join(request.headers.getlist("x-forwarded-for")) or None,
     )
     return Response(
         payment_read(result.payment).model_dump_json(),
