@@ -9,6 +9,7 @@ import pytest
 from caisse_bank_sync import synthetic
 from caisse_bank_sync.db import bulk_sql
 from caisse_bank_sync.domain.entities import LOAN
+from caisse_bank_sync.services import pipeline
 from caisse_bank_sync.services.engine import SyncEngine
 from sqlalchemy import text
 
@@ -82,9 +83,9 @@ async def _run(
     calls: list[str] = []
     real = bulk_sql.insert_new
 
-    def spy(spec: Any, returning: tuple[str, ...] = ()) -> str:
+    def spy(spec: Any, part: int, returning: tuple[str, ...] = ()) -> str:
         calls.append(spec.name)
-        return real(spec, returning)
+        return real(spec, part, returning)
 
     monkeypatch.setattr(bulk_sql, "insert_new", spy)
     try:
@@ -158,7 +159,9 @@ async def test_an_active_writer_sends_the_first_load_down_the_upsert_path(
     h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
     calls: list[str] = []
     real = bulk_sql.insert_new
-    monkeypatch.setattr(bulk_sql, "insert_new", lambda spec, r=(): calls.append(spec.name) or real(spec, r))
+    monkeypatch.setattr(
+        bulk_sql, "insert_new", lambda spec, p, r=(): calls.append(spec.name) or real(spec, p, r)
+    )
     try:
         synthetic.generate("T24", h.folder / "T24", customers=3, loans=4, seed=2, entities=ENTITIES)
         async with h.db.unit_of_work() as other:  # an uncommitted writer holds ROW EXCLUSIVE on loan
@@ -215,7 +218,9 @@ async def test_a_reader_inside_the_empty_table_keeps_its_indexes_maintained(
     h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path, first_load_index_lock_timeout_ms=200)
     calls: list[str] = []
     real = bulk_sql.insert_new
-    monkeypatch.setattr(bulk_sql, "insert_new", lambda spec, r=(): calls.append(spec.name) or real(spec, r))
+    monkeypatch.setattr(
+        bulk_sql, "insert_new", lambda spec, p, r=(): calls.append(spec.name) or real(spec, p, r)
+    )
     try:
         before = await _indexes(h)
         synthetic.generate("T24", h.folder / "T24", customers=3, loans=4, seed=2, entities=ENTITIES)
@@ -227,3 +232,14 @@ async def test_a_reader_inside_the_empty_table_keeps_its_indexes_maintained(
         assert await _indexes(h) == before
     finally:
         await h.db.dispose()
+
+
+@pytest.mark.parametrize("seeded", [False, True], ids=["first-load", "upsert"])
+async def test_an_extract_validated_in_parts_loads_as_in_one(
+    pg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeded: bool
+) -> None:
+    whole, _ = await _run(pg, tmp_path, "whole", seeded, monkeypatch)
+    monkeypatch.setattr(pipeline, "PART_ROWS", 3)  # 8 customers, 16 staged loans: 3 and 6 parts
+    parts, calls = await _run(pg, tmp_path, "parts", seeded, monkeypatch)
+    assert parts == whole
+    assert calls == (0 if seeded else 3 + 6)

@@ -1,9 +1,9 @@
-"""Stage an extract into its raw temp table: COPY of file bytes when safe, records otherwise."""
+"""Stage an extract into its raw table: COPY of file bytes when safe, records otherwise."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -13,7 +13,7 @@ from caisse_bank_sync.domain.entities import EntitySpec
 from caisse_bank_sync.sources.base import Chunk, Extract, Row
 from caisse_bank_sync.sources.csv_blocks import CsvBlock
 
-ProgressCb = Any  # Callable[[str, int], None] | None (kept loose to avoid an import cycle)
+ProgressCb = Callable[[str, int], None] | None
 
 
 class RawStager:

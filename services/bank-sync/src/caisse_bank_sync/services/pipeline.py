@@ -1,0 +1,202 @@
+# ruff: noqa: S608  -- SQL identifiers come from the entity specs only; values are bound.
+"""Staging pipeline: each extract staged raw, then validated in parts the sync writes in turn.
+
+On connections of their own (``stage_workers`` of them, outside the sync's transaction), in
+load order: while the sync's connection writes part 1 of the loans, part 2 is being typed and
+the next extract copied. Staging tables are scratch (committed per task, dropped with the job).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from caisse_bank_sync.config import SCHEMA
+from caisse_bank_sync.db import bulk_sql as q
+from caisse_bank_sync.domain.entities import EntitySpec
+from caisse_bank_sync.services.staging import ProgressCb, RawStager
+from caisse_bank_sync.sources.base import Extract
+
+StageConnFn = Callable[[], AbstractAsyncContextManager[Any]]
+Records = list[tuple[Any, ...]]
+PageRange = tuple[int, int | None]
+# Rows per validated part: small enough that the sync's writes start early, large enough that
+# a part's fixed cost (a few statements, one table) stays negligible.
+PART_ROWS = 200_000
+WORK_MEM = "64MB"
+# Validation is CPU-bound per row (hash, parsing): a Gather's tuple transfer costs far less
+# than the planner's default assumes, so a single part is typed by two processes.
+PARALLEL_SETUP_COST = 100
+PARALLEL_TUPLE_COST = 0.001
+_DONE = sys.maxsize
+
+
+@dataclass(frozen=True, slots=True)
+class RawStaged:
+    """An extract staged raw: rows, duplicated keys, and the page range of each part."""
+
+    rows: int
+    dups: list[str]
+    parts: list[PageRange | None]
+
+
+@dataclass(frozen=True, slots=True)
+class StagedPart:
+    """One validated part: typed rows (changed or new), valid ones, delinquency events (loans)."""
+
+    part: int
+    typed: int
+    valid: int
+    events: asyncio.Future[Records] | None = None
+
+
+@dataclass
+class EntityStage:
+    """One extract's staging as futures: raw first, then each part (created with the raw)."""
+
+    index: int
+    spec: EntitySpec
+    extract: Extract
+    raw: asyncio.Future[RawStaged] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    parts: list[asyncio.Future[StagedPart]] = field(default_factory=list)
+
+    async def staged_parts(self) -> AsyncIterator[StagedPart]:
+        """The validated parts in order, as they become ready."""
+        await self.raw
+        for fut in self.parts:
+            yield await fut
+
+    def futures(self) -> list[asyncio.Future[Any]]:
+        """Every future of this extract (for failing or collecting them)."""
+        return [self.raw, *self.parts]
+
+
+EventsFn = Callable[[Any, int, str, str], Awaitable[asyncio.Future[Records] | None]]
+
+
+class Stager:
+    """Runs the staging tasks of one sync: raw staging and part validation."""
+
+    def __init__(self, staging: str, source: str, progress: ProgressCb, events: EventsFn) -> None:
+        self.staging, self.source, self.progress, self.events = staging, source, progress, events
+        # Entity tables the sync claimed empty: parts staged from then on read their stand-in.
+        self.claimed: set[str] = set()
+
+    def target(self, spec: EntitySpec) -> str:
+        """Table a part compares its rows with: the entity's, or its empty stand-in."""
+        return q.stand_in(spec) if spec.name in self.claimed else f"{SCHEMA}.{spec.name}"
+
+    async def inline(self, conn: Any, st: EntityStage) -> None:
+        """Stage one extract on the sync's own connection (no staging connections)."""
+        _resolve_raw(st, await self.stage_raw(conn, st))
+        for part in range(len(st.parts)):
+            st.parts[part].set_result(await self.stage_part(conn, st, part))
+
+    async def ahead(self, stage_conn: StageConnFn, stages: list[EntityStage], workers: int) -> None:
+        """Stage every extract on ``workers`` connections, raw tasks and parts by load order."""
+        queue: asyncio.PriorityQueue[tuple[int, int]] = asyncio.PriorityQueue()
+        for st in stages:
+            queue.put_nowait((st.index, -1))
+        raw_left = [len(stages)]
+        tasks: list[asyncio.Future[None]] = []
+        try:
+            async with stage_conn() as conn:
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.staging}")
+            tasks = [
+                asyncio.ensure_future(self._worker(stage_conn, stages, queue, raw_left, workers))
+                for _ in range(workers)
+            ]
+            await asyncio.gather(*tasks)
+        except BaseException as exc:
+            for t in tasks:
+                t.cancel()
+            for fut in (f for st in stages for f in st.futures()):
+                if not fut.done():
+                    fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+            raise
+
+    async def _worker(
+        self,
+        stage_conn: StageConnFn,
+        stages: list[EntityStage],
+        queue: asyncio.PriorityQueue[tuple[int, int]],
+        raw_left: list[int],
+        workers: int,
+    ) -> None:
+        """Take the most urgent task (earliest extract, earliest part) until all are done."""
+        async with stage_conn() as conn:
+            while (task := await queue.get())[0] != _DONE:
+                st, part = stages[task[0]], task[1]
+                async with conn.transaction():
+                    await conn.execute(
+                        f"SET LOCAL work_mem = '{WORK_MEM}';"
+                        f" SET LOCAL search_path TO {self.staging}, {SCHEMA}, public"
+                    )
+                    if part < 0:
+                        raw = await self.stage_raw(conn, st)
+                    else:
+                        staged = await self.stage_part(conn, st, part)
+                # Resolved once committed: the sync's connection reads the tables then.
+                if part >= 0:
+                    st.parts[part].set_result(staged)
+                else:
+                    _resolve_raw(st, raw)
+                    for p in range(len(st.parts)):
+                        queue.put_nowait((st.index, p))
+                    raw_left[0] -= 1
+                    if not raw_left[0]:  # every part is queued: stop once they are taken
+                        for _ in range(workers):
+                            queue.put_nowait((_DONE, 0))
+
+    async def stage_raw(self, conn: Any, st: EntityStage) -> RawStaged:
+        """COPY the extract, find its duplicated keys and cut it into parts."""
+        spec = st.spec
+        await RawStager(conn, spec).stage(st.extract, self.progress)
+        await conn.execute(q.create_stand_in(spec))
+        # Key statistics only: the joins on the key need the row count, not the value columns.
+        await conn.execute(f"ANALYZE {q.raw_table(spec)} ({', '.join(spec.key)})")
+        dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(spec))]
+        rows, pages = await conn.fetchrow(
+            f"SELECT count(*), pg_relation_size('{q.raw_table(spec)}')"
+            " / current_setting('block_size')::int FROM " + q.raw_table(spec)
+        )
+        n = max(1, -(-rows // PART_ROWS))
+        parts: list[PageRange | None] = [None]
+        if n > 1:
+            cuts = [pages * i // n for i in range(n + 1)]
+            parts = [(cuts[i], cuts[i + 1] if i < n - 1 else None) for i in range(n)]
+        return RawStaged(rows, dups, parts)
+
+    async def stage_part(self, conn: Any, st: EntityStage, part: int) -> StagedPart:
+        """Normalise and validate one part's changed rows into its typed table."""
+        spec, raw = st.spec, st.raw.result()
+        dups = bool(raw.dups)
+        args = (self.source, raw.dups) if dups else (self.source,)
+        if raw.parts[part] is None:  # one part: a parallel plan lets the second core help
+            await conn.execute(
+                f"SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST};"
+                f" SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}"
+            )
+        else:  # a TID range per part; the other worker types the next part meanwhile
+            await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        target = self.target(spec)
+        await conn.execute(q.normalise(spec, dups, part, raw.parts[part], target), *args)
+        status = await conn.execute(q.validate_and_type(spec, dups, part), *args[1:])
+        await conn.execute(
+            "RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET max_parallel_workers_per_gather"
+        )
+        typed = int(status.split()[-1])
+        valid = await conn.fetchval(f"SELECT count(*) FROM {q.typed_table(spec, part)} WHERE reason IS NULL")
+        events = await self.events(conn, part, self.source, target) if spec.name == "loan" else None
+        return StagedPart(part, typed, valid, events)
+
+
+def _resolve_raw(st: EntityStage, raw: RawStaged) -> None:
+    """Publish a raw staging result, with one future per part to come."""
+    loop = asyncio.get_running_loop()
+    st.parts = [loop.create_future() for _ in raw.parts]
+    st.raw.set_result(raw)

@@ -1,0 +1,147 @@
+# ruff: noqa: S608  -- SQL identifiers come from the entity specs only; values are bound.
+"""Writes one entity's validated parts into its table inside the sync's transaction.
+
+Per part: INSERT (first load of an empty table) or upsert, its delinquency events, refreshed
+hashes, loan snapshots. Once all parts are in: deferred indexes, stale marking, ENTITY_UPDATED.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from caisse_bank_sync.config import SCHEMA
+from caisse_bank_sync.db import bulk_sql as q
+from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
+from caisse_bank_sync.domain import events as ev
+from caisse_bank_sync.domain.entities import EntitySpec, SyncMode
+from caisse_bank_sync.services.first_load import DeferredIndexes, claim_empty, defer_indexes
+from caisse_bank_sync.services.pipeline import StagedPart
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOptions:
+    """What the writer needs of the sync request and the engine settings."""
+
+    job_id: Any
+    source: str
+    mode: SyncMode
+    entity_type: str | None
+    snapshots: bool
+    event_batch_size: int
+    defer_indexes: bool
+    index_lock_timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class WriteCounts:
+    """What one entity's write did: created, updated, stale keys counts, events written."""
+
+    created: int
+    updated: int
+    stale: int
+    events: int
+
+
+class EntityWriter:
+    """Writes the parts of one entity in order, then finishes it (see module docstring)."""
+
+    def __init__(self, spec: EntitySpec, opts: WriteOptions, on_claim: Callable[[str], None]) -> None:
+        self.spec, self.opts, self.on_claim = spec, opts, on_claim
+        self.snapshots = spec.name == "loan" and opts.snapshots
+        self.extra = ev.LOAN_SNAPSHOT_FIELDS if self.snapshots else ()
+        self.first: bool | None = None
+        self.deferred = DeferredIndexes()
+        self.created: list[str] = []
+        self.updated: list[str] = []
+        self.events = 0
+
+    async def write(self, conn: Any, part: StagedPart) -> None:
+        """Write one part's valid rows (the table is claimed at the first part)."""
+        if self.first is None:
+            self.first = await claim_empty(conn, f"{SCHEMA}.{self.spec.name}")
+            if self.first:  # parts still to stage must not wait for the index drop's lock
+                self.on_claim(self.spec.name)
+            if self.first and self.opts.defer_indexes:
+                self.deferred = await defer_indexes(conn, self.spec.name, self.opts.index_lock_timeout_ms)
+        build = q.insert_new if self.first else q.upsert
+        created, updated, rows = await self._keys(conn, build(self.spec, part.part, self.extra))
+        if part.events is not None:  # read before this write changed the loans
+            self.events += await copy_events(conn, await part.events)
+        if part.valid > len(created) + len(updated):  # same values from other text: keep the hash
+            await conn.execute(q.refresh_hashes(self.spec, part.part))
+        self.created += created
+        self.updated += updated
+        await self._snapshots(conn, rows)
+
+    async def finish(self, conn: Any, known: int) -> WriteCounts:
+        """Indexes back, stale records marked (FULL syncs), ENTITY_UPDATED events written.
+
+        ``known``: extract keys that are this source's live records once written.
+        """
+        stale: list[str] = []
+        if self.first:  # the table was empty: nothing of this source can be missing
+            await self.deferred.restore(conn)
+            await conn.execute(q.analyze_joined(self.spec))
+        elif await self._may_have_stale(conn, known):
+            stale, _, rows = await self._keys(conn, q.mark_stale(self.spec, self.extra))
+            await self._snapshots(conn, rows)
+        self.events += await self._entity_events(conn, stale)
+        return WriteCounts(len(self.created), len(self.updated), len(stale), self.events)
+
+    async def _snapshots(self, conn: Any, rows: list[Any]) -> None:
+        if self.snapshots and rows:
+            items = [(r["account_number"], ev.loan_snapshot(r["account_number"], r)) for r in rows]
+            self.events += await copy_events(conn, encode_events(*ev.LOAN_UPDATED, items))
+
+    async def _may_have_stale(self, conn: Any, known: int) -> bool:
+        """Whether a FULL sync must look for missing records: not when this source has exactly
+        ``known`` live records, all of them in the extract (a count is cheaper than the anti-join)."""
+        if self.opts.mode is not SyncMode.FULL or self.opts.entity_type not in (None, self.spec.name):
+            return False
+        live = await conn.fetchval(
+            f"SELECT count(*) FROM {SCHEMA}.{self.spec.name} WHERE source_system = $1 AND NOT is_stale",
+            self.opts.source,
+        )
+        return bool(live != known)
+
+    async def _entity_events(self, conn: Any, stale: list[str]) -> int:
+        """ENTITY_UPDATED events (batched keys) plus one sync_event log row."""
+        created, updated = self.created, self.updated
+        payloads = ev.entity_updated_payloads(
+            job_id=str(self.opts.job_id),
+            entity_type=self.spec.name,
+            source=self.opts.source,
+            created=created,
+            updated=updated,
+            stale=stale,
+            batch_size=self.opts.event_batch_size,
+        )
+        if not payloads:
+            return 0
+        counts = {"created": len(created), "updated": len(updated), "stale": len(stale)}
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.sync_event (job_id, event_type, entity_type, source_system,"
+            " affected_count, details) VALUES ($1, 'ENTITY_UPDATED', $2, $3, $4, $5)",
+            self.opts.job_id,
+            self.spec.name,
+            self.opts.source,
+            sum(counts.values()),
+            json.dumps({**counts, "events": len(payloads)}),
+        )
+        records = encode_events(*ev.ENTITY_UPDATED, ((self.spec.name, p) for p in payloads))
+        return await copy_events(conn, records)
+
+    async def _keys(self, conn: Any, dml: str) -> tuple[list[str], list[str], list[Any]]:
+        """Run a write returning keys: (created or stale keys, updated keys, rows when snapshots)."""
+        spec, args = self.spec, (self.opts.source, self.opts.job_id)
+        if not self.extra:  # two text arrays decode far faster than one record per row
+            first, second = await conn.fetchrow(q.key_arrays(spec, dml), *args)
+            return first, second, []
+        rows = await conn.fetch(dml, *args)
+        keys = [(":".join(str(r[k]) for k in spec.key), r) for r in rows]
+        if "AS created" not in dml:
+            return [k for k, _ in keys], [], rows
+        return [k for k, r in keys if r["created"]], [k for k, r in keys if not r["created"]], rows
