@@ -225,5 +225,6 @@ def now_utc() -> datetime:
 
 
 def payment_read(row: Any) -> PaymentRead:
-    """Row -> PaymentRead."""
-    return PaymentRead.model_validate(row)
+    """Row -> PaymentRead (from its mapping when it has one: faster than reading attributes)."""
+    mapping = getattr(row, "_mapping", None)
+    return PaymentRead.model_validate(row if mapping is None else mapping)

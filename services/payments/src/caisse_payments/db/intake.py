@@ -41,6 +41,8 @@ from caisse_payments.db.repositories import PaymentRow
 # Columns the intake sets; the rest (received_at, updated_at, original_payment_id) keep defaults.
 SERVER_SIDE = frozenset({"received_at", "updated_at", "original_payment_id", "institution_id"})
 INSERTED = tuple(c for c in payment.c if c.name not in SERVER_SIDE)
+# Columns read back: all but the provider's raw payload (nothing reads it here; decoding costs).
+RETURNED = tuple(c for c in payment.c if c.name != "raw")
 EVENT_FIELDS = ("event_id", "event_type", "schema_version", "topic", "key", "payload", "headers")
 _EVENT_TYPES = {
     "event_id": "UUID",
@@ -106,7 +108,7 @@ def _sql(guard: str, may_insert: str, claimed: str, after_insert: str = "", rows
     casts = ", ".join(_cast(c.name, _type(c)) for c in INSERTED)
     event_casts = ", ".join(_cast(f"e_{f}", t) for f, t in _EVENT_TYPES.items())
     created = "r.created" if rows != "ins" else "r.id IS NOT NULL"
-    returned = ", ".join(f"r.{c.name}" for c in payment.c)
+    returned = ", ".join(f"r.{c.name}" for c in RETURNED)
     # Identifiers come from the table metadata and module constants; values are bind parameters.
     return f"""
 WITH {guard}, ins AS (
@@ -134,7 +136,7 @@ def _statement(sql: str) -> TextualSelect:
     jsonb = [c.name for c in INSERTED if isinstance(c.type, JSONB)] + ["e_headers"]
     params = (bindparam(n, type_=JSONB(none_as_null=True)) for n in jsonb)
     flags = (column("claimed", Boolean), column("created", Boolean))
-    return text(sql).bindparams(*params).columns(*flags, *payment.c)
+    return text(sql).bindparams(*params).columns(*flags, *RETURNED)
 
 
 INTAKE = _statement(_sql(_CLAIM_FIRST, _CLAIMED_FIRST, _CLAIMED_FIRST))
@@ -168,6 +170,11 @@ class IntakeRow:
             return self._record[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        """The columns as a dict (as ``Row._mapping``: pydantic validates it ~3x faster)."""
+        return dict(self._record)
 
 
 @asynccontextmanager
