@@ -21,6 +21,7 @@ from caisse_bank_sync.db.outbox_copy import encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.entities import ENTITIES, SyncMode
+from caisse_bank_sync.services.first_load import claim_empty
 from caisse_bank_sync.services.pipeline import WORK_MEM, EntityStage, Records, StageConnFn, Stager
 from caisse_bank_sync.services.writer import EntityWriter, WriteOptions
 from caisse_bank_sync.sources.base import Connector
@@ -123,6 +124,9 @@ class SyncEngine:
         staging = await self._create_staging(conn, req, create=stage_conn is None)
         stages = [EntityStage(i, ENTITIES[n], connector.open(n)) for i, n in enumerate(names)]
         stager = Stager(staging, req.source, progress, self._delinquency_events)
+        for st in stages:  # before any staging: parts then never read a table the sync locks
+            if await claim_empty(conn, f"{SCHEMA}.{st.spec.name}"):
+                stager.claimed.add(st.spec.name)
         ahead = None
         if stage_conn is not None:
             ahead = asyncio.ensure_future(stager.ahead(stage_conn, stages, self.config.stage_workers))
@@ -130,7 +134,7 @@ class SyncEngine:
             for st in stages:
                 if ahead is None:
                     await stager.inline(conn, st)
-                result.entities.append(await self._load(conn, st, req, stager.claimed.add))
+                result.entities.append(await self._load(conn, st, req, st.spec.name in stager.claimed))
         finally:
             await _settle(ahead, stages)
         result.integrity_errors = await self._check_integrity(conn, req, names)
@@ -153,15 +157,16 @@ class SyncEngine:
         await conn.execute(f"SET LOCAL search_path TO {staging}, {SCHEMA}, public")
         return staging
 
-    async def _load(
-        self, conn: Any, st: EntityStage, req: SyncRequest, on_claim: Callable[[str], None]
-    ) -> EntityResult:
-        """Write one extract's parts as they are validated, then finish the entity."""
+    async def _load(self, conn: Any, st: EntityStage, req: SyncRequest, first: bool) -> EntityResult:
+        """Write one extract's parts as they are validated, then finish the entity.
+
+        ``first``: the table was claimed empty (plain INSERT, indexes built after).
+        """
         spec, extract = st.spec, st.extract
         res = EntityResult(spec.name, extract.name)
         raw = await st.raw
         await self._record_bad_rows(conn, st, req)
-        writer = EntityWriter(spec, self._write_options(req), on_claim)
+        writer = EntityWriter(spec, self._write_options(req), first)
         typed = valid = 0
         async for part in st.staged_parts():
             typed, valid = typed + part.typed, valid + part.valid

@@ -28,6 +28,7 @@ PageRange = tuple[int, int | None]
 # a part's fixed cost (a few statements, one table) stays negligible.
 PART_ROWS = 200_000
 WORK_MEM = "64MB"
+DUP_WORK_MEM = "256MB"
 # Validation is CPU-bound per row (hash, parsing): a Gather's tuple transfer costs far less
 # than the planner's default assumes, so a single part is typed by two processes.
 PARALLEL_SETUP_COST = 100
@@ -83,7 +84,7 @@ class Stager:
 
     def __init__(self, staging: str, source: str, progress: ProgressCb, events: EventsFn) -> None:
         self.staging, self.source, self.progress, self.events = staging, source, progress, events
-        # Entity tables the sync claimed empty: parts staged from then on read their stand-in.
+        # Entity tables the sync claimed empty (before staging): parts read their stand-in.
         self.claimed: set[str] = set()
 
     def target(self, spec: EntitySpec) -> str:
@@ -159,7 +160,15 @@ class Stager:
         await conn.execute(q.create_stand_in(spec))
         # Key statistics only: the joins on the key need the row count, not the value columns.
         await conn.execute(f"ANALYZE {q.raw_table(spec)} ({', '.join(spec.key)})")
+        # A hash aggregate over every key: in memory, with the second core's help.
+        await conn.execute(
+            f"SET LOCAL work_mem = '{DUP_WORK_MEM}'; SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST};"
+            f" SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}"
+        )
         dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(spec))]
+        await conn.execute(
+            f"SET LOCAL work_mem = '{WORK_MEM}'; RESET parallel_setup_cost; RESET parallel_tuple_cost"
+        )
         rows, pages = await conn.fetchrow(
             f"SELECT count(*), pg_relation_size('{q.raw_table(spec)}')"
             " / current_setting('block_size')::int FROM " + q.raw_table(spec)

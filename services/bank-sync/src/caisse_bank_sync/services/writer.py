@@ -8,7 +8,6 @@ hashes, loan snapshots. Once all parts are in: deferred indexes, stale marking, 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from caisse_bank_sync.db import bulk_sql as q
 from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.entities import EntitySpec, SyncMode
-from caisse_bank_sync.services.first_load import DeferredIndexes, claim_empty, defer_indexes
+from caisse_bank_sync.services.first_load import DeferredIndexes, defer_indexes
 from caisse_bank_sync.services.pipeline import StagedPart
 
 
@@ -46,13 +45,16 @@ class WriteCounts:
 
 
 class EntityWriter:
-    """Writes the parts of one entity in order, then finishes it (see module docstring)."""
+    """Writes the parts of one entity in order, then finishes it (see module docstring).
 
-    def __init__(self, spec: EntitySpec, opts: WriteOptions, on_claim: Callable[[str], None]) -> None:
-        self.spec, self.opts, self.on_claim = spec, opts, on_claim
+    ``first``: the sync claimed the table empty (services.first_load.claim_empty).
+    """
+
+    def __init__(self, spec: EntitySpec, opts: WriteOptions, first: bool) -> None:
+        self.spec, self.opts, self.first = spec, opts, first
+        self.started = False
         self.snapshots = spec.name == "loan" and opts.snapshots
         self.extra = ev.LOAN_SNAPSHOT_FIELDS if self.snapshots else ()
-        self.first: bool | None = None
         self.deferred = DeferredIndexes()
         self.created: list[str] = []
         self.updated: list[str] = []
@@ -60,12 +62,9 @@ class EntityWriter:
 
     async def write(self, conn: Any, part: StagedPart) -> None:
         """Write one part's valid rows (the table is claimed at the first part)."""
-        if self.first is None:
-            self.first = await claim_empty(conn, f"{SCHEMA}.{self.spec.name}")
-            if self.first:  # parts still to stage must not wait for the index drop's lock
-                self.on_claim(self.spec.name)
-            if self.first and self.opts.defer_indexes:
-                self.deferred = await defer_indexes(conn, self.spec.name, self.opts.index_lock_timeout_ms)
+        if not self.started and self.first and self.opts.defer_indexes:
+            self.deferred = await defer_indexes(conn, self.spec.name, self.opts.index_lock_timeout_ms)
+        self.started = True
         build = q.insert_new if self.first else q.upsert
         created, updated, rows = await self._keys(conn, build(self.spec, part.part, self.extra))
         if part.events is not None:  # read before this write changed the loans
