@@ -74,8 +74,9 @@ payment = Table(
     Column("created_by", String(120)),
     Column("raw", JSONB),
     UniqueConstraint("channel", "provider_reference"),
-    Index("ix_payment_account_number", "account_number"),
-    Index("ix_payment_cif", "cif"),
+    # Partial (migration 0003): only equality lookups use them, and NULLs never match.
+    Index("ix_payment_account_number", "account_number", postgresql_where=text("account_number IS NOT NULL")),
+    Index("ix_payment_cif", "cif", postgresql_where=text("cif IS NOT NULL")),
     Index("ix_payment_paid_at", "paid_at"),
     Index("ix_payment_review", "needs_review", postgresql_where=text("needs_review")),
     Index(
