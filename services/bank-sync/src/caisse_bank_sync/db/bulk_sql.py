@@ -12,6 +12,7 @@ from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.domain.entities import CURRENCY_EXPONENTS, EntitySpec, Field, Kind
 
 BIGINT_MAX = 9223372036854775807
+PageRange = tuple[int, int | None]  # raw table pages first..end (exclusive; None: to the last)
 # Staging tables are written once, read a few times and dropped: autovacuum would only take
 # CPU from the sync, and a worker busy on one makes the DROP wait (deadlock_timeout, 1 s).
 SCRATCH = "WITH (autovacuum_enabled = false)"
@@ -36,11 +37,6 @@ def leftover_staging_schemas() -> str:
 def raw_table(spec: EntitySpec) -> str:
     """Staging table receiving the extract's text values (COPY target)."""
     return f"stg_raw_{spec.name}"
-
-
-def norm_table(spec: EntitySpec, part: int) -> str:
-    """Staging table of one part's changed rows, normalised (plus hash, parsed values, factor)."""
-    return f"stg_norm_{spec.name}_{part}"
 
 
 def typed_table(spec: EntitySpec, part: int) -> str:
@@ -236,14 +232,11 @@ def _money(f: Field) -> str:
     )
 
 
-def normalise(
-    spec: EntitySpec, dups: bool, part: int, pages: tuple[int, int | None] | None, target: str
-) -> str:
-    """Stage the raw rows whose hash differs from their record's (or that are new, stale,
-    another source's, or duplicated) with every field trimmed, plus minor units of money fields.
+def _normalised(spec: EntitySpec, dups: bool, pages: PageRange | None, target: str) -> str:
+    """SELECT of the raw rows whose hash differs from their record's (or that are new, stale,
+    another source's, or duplicated), normalised, with money in minor units and integer, date
+    and boolean fields parsed.
 
-    One flat SELECT (no subquery fences), so that PostgreSQL can run it in parallel workers;
-    the next step reads each normalised value from this table instead of recomputing it.
     ``target``: the entity table, or its empty stand-in once the sync claimed it empty.
     Parameters: $1 source system, $2 duplicate keys (only when ``dups``).
     """
@@ -262,15 +255,14 @@ def normalise(
         minors = minors.replace("ccy.factor", "NULL::numeric")
     dk = f", {dup_key(spec)} AS dk" if dups else ""
     return (
-        f"CREATE UNLOGGED TABLE {norm_table(spec, part)} {SCRATCH} AS"
-        f" SELECT r.line, {row_hash(spec)} AS h, {norms}, {factor}{minors}{dk}"
+        f"SELECT r.line, {row_hash(spec)} AS h, {norms}, {factor}{minors}{dk}"
         f" FROM {raw_table(spec)} r LEFT JOIN {target} t ON {match}{currency_join(spec)}"
         f" WHERE{_page_range(pages)} (t.{spec.key[0]} IS NULL OR t.row_hash IS DISTINCT FROM {row_hash(spec)}"
         f" OR t.source_system <> $1 OR t.is_stale{dup})"
     )
 
 
-def _page_range(pages: tuple[int, int | None] | None) -> str:
+def _page_range(pages: PageRange | None) -> str:
     """Condition keeping the raw rows stored in pages ``first``..``end`` (exclusive; None: to the
     last page), read by a TID range scan: each row of the raw table is in exactly one part."""
     if pages is None:
@@ -282,35 +274,37 @@ def _page_range(pages: tuple[int, int | None] | None) -> str:
     return cond + " AND"
 
 
-def validate_and_type(spec: EntitySpec, dups: bool, part: int) -> str:
-    """Type the normalised rows into staging, each with its first failure (NULL when valid).
+def validate_and_type(spec: EntitySpec, dups: bool, part: int, pages: PageRange | None, target: str) -> str:
+    """Stage one part's changed rows typed, each with its first failure (NULL when valid).
 
-    Flat as well (parallel-capable): the reason is computed once, the casts do not need it.
-    Parameter: $1 duplicate keys (only when ``dups``).
+    The normalised rows come from a fenced subquery (OFFSET 0): each parsed value is computed
+    once per row and read by both the reason and the casts, with no intermediate table.
+    Parameters: $1 source system, $2 duplicate keys (only when ``dups``).
     """
     casts = ", ".join(f"{cast_expr(f)} AS {f.name}" for f in spec.fields)
-    reason = reason_expr(spec, dups).replace("$2::text[]", "$1::text[]")
     return (
         f"CREATE UNLOGGED TABLE {typed_table(spec, part)} {SCRATCH} AS"
-        f" SELECT line, h AS row_hash, {reason} AS reason, {casts} FROM {norm_table(spec, part)}"
+        f" SELECT line, h AS row_hash, {reason_expr(spec, dups)} AS reason, {casts}"
+        f" FROM ({_normalised(spec, dups, pages, target)} OFFSET 0) n"
     )
 
 
-def quarantine(spec: EntitySpec, part: int) -> str:
-    """Copy the staged rows that failed validation into sync_error (key and raw text from the
-    normalised rows).
+def quarantine(spec: EntitySpec, part: int, pages: PageRange | None) -> str:
+    """Copy one part's rows that failed validation into sync_error (key and text from the raw
+    table's rows, normalised as validated).
 
     Parameters: $1 job id, $2 source system, $3 file name.
     """
-    key_text = " || ':' || ".join(f"coalesce(n.{k}, '')" for k in spec.key)
-    raw_cols = ", ".join(f"n.{f}" for f in spec.field_names)
+    by_name = {f.name: f for f in spec.fields}
+    key_text = " || ':' || ".join(f"coalesce({norm(by_name[k])}, '')" for k in spec.key)
+    raw_cols = ", ".join(norm(f) for f in spec.fields)
     return f"""
 INSERT INTO {SCHEMA}.sync_error (job_id, source_system, entity_type, kind, file, line,
                                  natural_key, reason, raw)
 SELECT $1, $2, '{spec.name}', 'VALIDATION', $3, s.line, {key_text}, s.reason,
        left(concat_ws('|', {raw_cols}), 300)
-FROM {typed_table(spec, part)} s JOIN {norm_table(spec, part)} n ON n.line = s.line
-WHERE s.reason IS NOT NULL"""
+FROM {typed_table(spec, part)} s JOIN {raw_table(spec)} r ON r.line = s.line
+WHERE{_page_range(pages)} s.reason IS NOT NULL"""
 
 
 def refresh_hashes(spec: EntitySpec, part: int) -> str:

@@ -171,7 +171,8 @@ class SyncEngine:
         async for part in st.staged_parts():
             typed, valid = typed + part.typed, valid + part.valid
             if part.typed > part.valid:
-                await conn.execute(q.quarantine(spec, part.part), req.job_id, req.source, extract.name)
+                sql = q.quarantine(spec, part.part, raw.parts[part.part])
+                await conn.execute(sql, req.job_id, req.source, extract.name)
             await writer.write(conn, part)
         skipped = raw.rows - typed  # unchanged rows (same hash): never typed
         counts = await writer.finish(conn, skipped + valid)

@@ -17,13 +17,13 @@ from typing import Any
 
 from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.db import bulk_sql as q
+from caisse_bank_sync.db.bulk_sql import PageRange
 from caisse_bank_sync.domain.entities import EntitySpec
 from caisse_bank_sync.services.staging import ProgressCb, RawStager
 from caisse_bank_sync.sources.base import Extract
 
 StageConnFn = Callable[[], AbstractAsyncContextManager[Any]]
 Records = list[tuple[Any, ...]]
-PageRange = tuple[int, int | None]
 # Rows per validated part: small enough that the sync's writes start early, large enough that
 # a part's fixed cost (a few statements, one table) stays negligible.
 PART_ROWS = 200_000
@@ -193,8 +193,7 @@ class Stager:
         else:  # a TID range per part; the other worker types the next part meanwhile
             await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         target = self.target(spec)
-        await conn.execute(q.normalise(spec, dups, part, raw.parts[part], target), *args)
-        status = await conn.execute(q.validate_and_type(spec, dups, part), *args[1:])
+        status = await conn.execute(q.validate_and_type(spec, dups, part, raw.parts[part], target), *args)
         await conn.execute(
             "RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET max_parallel_workers_per_gather"
         )
