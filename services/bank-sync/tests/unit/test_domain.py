@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
+from caisse_bank_sync.db.outbox_copy import uuid4_strings
 from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.events import entity_updated_payloads
 from caisse_bank_sync.domain.layouts import LAYOUTS, layout
@@ -101,3 +103,11 @@ def test_only_blocks_without_blanks_at_field_edges_count_as_trimmed() -> None:
         assert not trimmed(data, b","), data
     assert not trimmed(b"C1| A|B\n", b"|")
     assert trimmed(b"C1,A|B\n", b"|")
+
+
+def test_bulk_event_ids_are_distinct_random_uuids() -> None:
+    ids = uuid4_strings(2000)
+    parsed = [uuid.UUID(i) for i in ids]
+    assert len(set(ids)) == 2000 and all(str(u) == i for u, i in zip(parsed, ids, strict=True))
+    assert {u.version for u in parsed} == {4} and {u.variant for u in parsed} == {uuid.RFC_4122}
+    assert uuid4_strings(0) == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,10 +34,12 @@ def encode_events(
     registry = default_registry()
     schema = registry.parsed(event_type, 1)
     head, tail = _headers_template(event_type, causation_id)
+    pairs = list(items)
+    ids = uuid4_strings(len(pairs))
     records: list[tuple[Any, ...]] = []
     write = fastavro.schemaless_writer
     buf = io.BytesIO()
-    for key, payload in items:
+    for event_id, (key, payload) in zip(ids, pairs, strict=True):
         if not records:
             data = registry.encode(event_type, 1, payload)  # validates the contract once
         else:
@@ -45,9 +47,24 @@ def encode_events(
             buf.truncate()
             write(buf, schema, payload)
             data = buf.getvalue()
-        event_id = uuid.uuid4()
         records.append((event_id, event_type, 1, topic, key, data, f"{head}{event_id}{tail}"))
     return records
+
+
+def uuid4_strings(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as text, from one read of the OS random source.
+
+    ``uuid.uuid4()`` reads 16 bytes per call and builds an object then its text (about 3 µs
+    each); for hundreds of thousands of events per sync, one read and slicing cost a fifth.
+    """
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    h = raw.hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * n, 32)
+    ]
 
 
 def _headers_template(event_type: str, causation_id: str | None) -> tuple[str, str]:
