@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from caisse_payments.db import intake
+from caisse_payments.db import driver, intake
 from caisse_payments.db.models import Base
 from caisse_payments.domain.allocation import parse_order
 from caisse_payments.domain.channels import TRANSFORMS
@@ -143,17 +143,42 @@ async def test_the_statement_is_all_or_nothing(client: Any, app: Any) -> None:
 
 
 async def test_a_lost_driver_connection_is_dropped_from_the_pool(db_url: str) -> None:
-    """The raw-driver path must not hand a dead connection back to the pool."""
+    """The raw-driver path must not keep or hand back a dead connection."""
     db = Database(db_url, Base.metadata, pool_size=1)
     try:
         with pytest.raises(RuntimeError):
-            async with intake._driver_connection(db.engine) as driver:
-                driver.terminate()
+            async with driver.driver_connection(db.engine) as conn:
+                conn.terminate()
                 raise RuntimeError("connection lost mid-request")
-        async with intake._driver_connection(db.engine) as driver:
-            assert await driver.fetchval("SELECT 1") == 1
+        async with driver.driver_connection(db.engine) as conn:
+            assert await conn.fetchval("SELECT 1") == 1
     finally:
         await db.dispose()
+
+
+async def test_driver_connections_are_kept_checked_and_closed_on_dispose(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(db_url, Base.metadata, pool_size=4)
+    try:
+        async with driver.driver_connection(db.engine) as first:
+            pass
+        async with driver.driver_connection(db.engine) as again:
+            assert again is first  # kept between webhooks, not checked back in
+        with pytest.raises(asyncpg.DivisionByZeroError):  # server-side: still usable, still kept
+            async with driver.driver_connection(db.engine) as conn:
+                await conn.execute("SELECT 1/0")
+        async with driver.driver_connection(db.engine) as conn:
+            assert conn is first
+        first.terminate()  # died while idle
+        monkeypatch.setattr(driver, "PING_AFTER_S", 0.0)  # and idle long enough to be pinged
+        async with driver.driver_connection(db.engine) as conn:
+            assert conn is not first and await conn.fetchval("SELECT 1") == 1
+        kept = conn
+    finally:
+        await db.dispose()
+    assert kept.is_closed()  # dispose closes what was kept
+    assert db.engine.sync_engine.pool.checkedout() == 0
 
 
 async def test_payments_cannot_be_deleted_and_no_history_row_is_orphaned(client: Any, app: Any) -> None:

@@ -16,15 +16,15 @@ are optional: a loan repayment is allocated afterwards under the loan's row lock
 its own). It records the delivery only together with what it answers: the new payment, or a
 known one with the same amount and currency that a retry leaves unchanged (``known``). Any other
 case writes nothing and returns NULL columns, and the caller runs the transactional path. It runs
-on the pooled connection's asyncpg driver, prepared once per connection (asyncpg's statement
-cache): SQLAlchemy's execution layer cost ~250 us of CPU per webhook, more than the statement.
+on the pooled connection's asyncpg driver (``db.driver``), prepared once per connection (asyncpg's
+statement cache): SQLAlchemy's execution layer cost ~250 us of CPU per webhook, more than the
+statement.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Boolean, Column, TextualSelect, bindparam, column, text
@@ -32,9 +32,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.util import greenlet_spawn
 
 from caisse_payments.config import SCHEMA
+from caisse_payments.db.driver import driver_connection
 from caisse_payments.db.models import payment
 from caisse_payments.db.repositories import PaymentRow
 
@@ -177,25 +177,6 @@ class IntakeRow:
         return dict(self._record)
 
 
-@asynccontextmanager
-async def _driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """A pooled connection's asyncpg driver, outside any transaction (each statement commits).
-
-    A server-side error leaves the connection usable; a lost connection or a statement cut off
-    by cancellation leaves it in an unknown state, so it is dropped from the pool.
-    """
-    pooled = await engine.raw_connection()
-    driver: Any = pooled.driver_connection
-    try:
-        yield driver
-    except BaseException as exc:
-        if driver.is_closed() or not isinstance(exc, Exception):
-            await greenlet_spawn(pooled.invalidate)
-        raise
-    finally:
-        await greenlet_spawn(pooled.close)
-
-
 def _driver_args(params: Mapping[str, Any]) -> list[Any]:
     """Positional arguments; JSONB values serialised as SQLAlchemy's codec on the connection expects."""
     return [
@@ -241,7 +222,7 @@ async def insert_standalone(
     error is the driver's (asyncpg) exception.
     """
     params = {**_params(values, delivery, history_reason, True, outbox_row), "outcome": outcome}
-    async with _driver_connection(engine) as driver:
+    async with driver_connection(engine) as driver:
         record = await driver.fetchrow(_STANDALONE_SQL, *_driver_args(params))
     return IntakeRow(record)
 
