@@ -274,19 +274,42 @@ def _page_range(pages: PageRange | None) -> str:
     return cond + " AND"
 
 
-def validate_and_type(spec: EntitySpec, dups: bool, part: int, pages: PageRange | None, target: str) -> str:
-    """Stage one part's changed rows typed, each with its first failure (NULL when valid).
+def norm_table(spec: EntitySpec, part: int) -> str:
+    """Staging table of a whole extract's changed rows, normalised (see ``normalise``)."""
+    return f"stg_norm_{spec.name}_{part}"
 
-    The normalised rows come from a fenced subquery (OFFSET 0): each parsed value is computed
-    once per row and read by both the reason and the casts, with no intermediate table.
+
+def normalise(spec: EntitySpec, dups: bool, part: int, target: str) -> str:
+    """Stage a whole extract's changed rows normalised: one flat statement that PostgreSQL can
+    run in parallel workers (the join with a populated table dominates a reload).
+
     Parameters: $1 source system, $2 duplicate keys (only when ``dups``).
     """
+    sql = _normalised(spec, dups, None, target)
+    return f"CREATE UNLOGGED TABLE {norm_table(spec, part)} {SCRATCH} AS {sql}"
+
+
+def validate_and_type(spec: EntitySpec, dups: bool, part: int, rows: str | None = None) -> str:
+    """Stage one part's changed rows typed, each with its first failure (NULL when valid).
+
+    ``rows``: the normalised rows, a fenced subquery (``fenced``; parameters $1 source system,
+    $2 duplicate keys) so that each parsed value is computed once per row with no table in
+    between; None: the part's ``normalise`` table (flat, parallel; parameter $1 duplicate keys).
+    """
     casts = ", ".join(f"{cast_expr(f)} AS {f.name}" for f in spec.fields)
+    reason = reason_expr(spec, dups)
+    if rows is None:
+        rows, reason = norm_table(spec, part), reason.replace("$2::text[]", "$1::text[]")
     return (
         f"CREATE UNLOGGED TABLE {typed_table(spec, part)} {SCRATCH} AS"
-        f" SELECT line, h AS row_hash, {reason_expr(spec, dups)} AS reason, {casts}"
-        f" FROM ({_normalised(spec, dups, pages, target)} OFFSET 0) n"
+        f" SELECT line, h AS row_hash, {reason} AS reason, {casts} FROM {rows} n"
     )
+
+
+def fenced(spec: EntitySpec, dups: bool, pages: PageRange | None, target: str) -> str:
+    """The normalised rows of a part as a subquery PostgreSQL evaluates once per row (OFFSET 0
+    keeps it from being flattened into the caller's expressions)."""
+    return f"({_normalised(spec, dups, pages, target)} OFFSET 0)"
 
 
 def quarantine(spec: EntitySpec, part: int, pages: PageRange | None) -> str:

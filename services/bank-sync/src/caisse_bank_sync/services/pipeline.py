@@ -173,7 +173,9 @@ class Stager:
             f"SELECT count(*), pg_relation_size('{q.raw_table(spec)}')"
             " / current_setting('block_size')::int FROM " + q.raw_table(spec)
         )
-        n = max(1, -(-rows // PART_ROWS))
+        # Parts only for a table claimed empty: against a populated one, each part would join
+        # the whole table again (a reload compares every row with its record).
+        n = max(1, -(-rows // PART_ROWS)) if spec.name in self.claimed else 1
         parts: list[PageRange | None] = [None]
         if n > 1:
             cuts = [pages * i // n for i in range(n + 1)]
@@ -185,18 +187,18 @@ class Stager:
         spec, raw = st.spec, st.raw.result()
         dups = bool(raw.dups)
         args = (self.source, raw.dups) if dups else (self.source,)
-        if raw.parts[part] is None:  # one part: a parallel plan lets the second core help
+        target, pages = self.target(spec), raw.parts[part]
+        if pages is None:  # the whole extract: two flat statements, each with a parallel plan
             await conn.execute(
                 f"SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST};"
                 f" SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}"
             )
-        else:  # a TID range per part; the other worker types the next part meanwhile
-            await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        target = self.target(spec)
-        status = await conn.execute(q.validate_and_type(spec, dups, part, raw.parts[part], target), *args)
-        await conn.execute(
-            "RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET max_parallel_workers_per_gather"
-        )
+            await conn.execute(q.normalise(spec, dups, part, target), *args)
+            status = await conn.execute(q.validate_and_type(spec, dups, part), *args[1:])
+            await conn.execute("RESET parallel_setup_cost; RESET parallel_tuple_cost")
+        else:  # one TID range, one statement, one core; the other worker types the next part
+            rows = q.fenced(spec, dups, pages, target)
+            status = await conn.execute(q.validate_and_type(spec, dups, part, rows), *args)
         typed = int(status.split()[-1])
         valid = await conn.fetchval(f"SELECT count(*) FROM {q.typed_table(spec, part)} WHERE reason IS NULL")
         events = await self.events(conn, part, self.source, target) if spec.name == "loan" else None
