@@ -12,7 +12,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from caisse_bank_sync.config import SCHEMA
@@ -76,7 +76,7 @@ class EntityStage:
         return [self.raw, *self.parts]
 
 
-EventsFn = Callable[[Any, int, str, str], Awaitable[asyncio.Future[Records] | None]]
+EventsFn = Callable[[Any, int, str, str], Awaitable[asyncio.Future[Records]]]
 
 
 class Stager:
@@ -95,7 +95,12 @@ class Stager:
         """Stage one extract on the sync's own connection (no staging connections)."""
         _resolve_raw(st, await self.stage_raw(conn, st))
         for part in range(len(st.parts)):
-            st.parts[part].set_result(await self.stage_part(conn, st, part))
+            staged = await self.stage_part(conn, st, part)
+            if st.spec.name == "loan":
+                staged = replace(
+                    staged, events=await self.events(conn, part, self.source, self.target(st.spec))
+                )
+            st.parts[part].set_result(staged)
 
     async def ahead(self, stage_conn: StageConnFn, stages: list[EntityStage], workers: int) -> None:
         """Stage every extract on ``workers`` connections, raw tasks and parts by load order."""
@@ -132,18 +137,14 @@ class Stager:
         async with stage_conn() as conn:
             while (task := await queue.get())[0] != _DONE:
                 st, part = stages[task[0]], task[1]
-                async with conn.transaction():
-                    await conn.execute(
-                        f"SET LOCAL work_mem = '{WORK_MEM}';"
-                        f" SET LOCAL search_path TO {self.staging}, {SCHEMA}, public"
-                    )
+                async with self._transaction(conn):
                     if part < 0:
                         raw = await self.stage_raw(conn, st)
                     else:
                         staged = await self.stage_part(conn, st, part)
                 # Resolved once committed: the sync's connection reads the tables then.
                 if part >= 0:
-                    st.parts[part].set_result(staged)
+                    await self._publish_part(conn, st, staged)
                 else:
                     _resolve_raw(st, raw)
                     for p in range(len(st.parts)):
@@ -152,6 +153,26 @@ class Stager:
                     if not raw_left[0]:  # every part is queued: stop once they are taken
                         for _ in range(workers):
                             queue.put_nowait((_DONE, 0))
+
+    def _transaction(self, conn: Any) -> AbstractAsyncContextManager[Any]:
+        """A staging transaction: committed tables the sync's connection can read."""
+        return _StagingTransaction(conn, self.staging)
+
+    async def _publish_part(self, conn: Any, st: EntityStage, staged: StagedPart) -> None:
+        """Hand a committed part to the sync, then (loans) read its delinquency changes: the
+        sync writes the part meanwhile (its changes stay invisible here until it commits)."""
+        if st.spec.name != "loan":
+            st.parts[staged.part].set_result(staged)
+            return
+        events: asyncio.Future[Records] = asyncio.get_running_loop().create_future()
+        st.parts[staged.part].set_result(replace(staged, events=events))
+        try:
+            async with self._transaction(conn):
+                encoding = await self.events(conn, staged.part, self.source, self.target(st.spec))
+        except BaseException as exc:
+            events.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+            raise
+        encoding.add_done_callback(lambda done: _forward(done, events))
 
     async def stage_raw(self, conn: Any, st: EntityStage) -> RawStaged:
         """COPY the extract, find its duplicated keys and cut it into parts."""
@@ -201,8 +222,42 @@ class Stager:
             status = await conn.execute(q.validate_and_type(spec, dups, part, rows), *args)
         typed = int(status.split()[-1])
         valid = await conn.fetchval(f"SELECT count(*) FROM {q.typed_table(spec, part)} WHERE reason IS NULL")
-        events = await self.events(conn, part, self.source, target) if spec.name == "loan" else None
-        return StagedPart(part, typed, valid, events)
+        return StagedPart(part, typed, valid)
+
+
+class _StagingTransaction:
+    """``async with``: a transaction with the staging search path and memory settings."""
+
+    def __init__(self, conn: Any, staging: str) -> None:
+        self.conn, self.staging = conn, staging
+        self.tx = conn.transaction()
+
+    async def __aenter__(self) -> None:
+        await self.tx.start()
+        try:
+            await self.conn.execute(
+                f"SET LOCAL work_mem = '{WORK_MEM}';"
+                f" SET LOCAL search_path TO {self.staging}, {SCHEMA}, public"
+            )
+        except BaseException:
+            await self.tx.rollback()
+            raise
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if kind is None:
+            await self.tx.commit()
+        else:
+            await self.tx.rollback()
+
+
+def _forward(src: asyncio.Future[Records], dst: asyncio.Future[Records]) -> None:
+    """Give ``dst`` the outcome of ``src``."""
+    if src.cancelled():
+        dst.cancel()
+    elif (exc := src.exception()) is not None:
+        dst.set_exception(exc)
+    else:
+        dst.set_result(src.result())
 
 
 def _resolve_raw(st: EntityStage, raw: RawStaged) -> None:
