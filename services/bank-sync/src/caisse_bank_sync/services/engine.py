@@ -21,8 +21,8 @@ from caisse_bank_sync.db.outbox_copy import encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.entities import ENTITIES, SyncMode
-from caisse_bank_sync.services.first_load import claim_empty
-from caisse_bank_sync.services.pipeline import WORK_MEM, EntityStage, Records, StageConnFn, Stager
+from caisse_bank_sync.services.first_load import BUILD_MEM, claim_empty
+from caisse_bank_sync.services.pipeline import WORK_MEM, EntityStage, IdleFn, Records, StageConnFn, Stager
 from caisse_bank_sync.services.writer import EntityWriter, WriteOptions
 from caisse_bank_sync.sources.base import Connector
 
@@ -120,7 +120,9 @@ class SyncEngine:
         names = [req.entity_type] if req.entity_type else connector.entities()
         result = SyncResult()
         # Whole-extract hash aggregates and joins (~100 MB per million keys) stay in memory.
-        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        await conn.execute(
+            f"SET LOCAL work_mem = '{WORK_MEM}'; SET LOCAL maintenance_work_mem = '{BUILD_MEM}'"
+        )
         staging = await self._create_staging(conn, req, create=stage_conn is None)
         stages = [EntityStage(i, ENTITIES[n], connector.open(n)) for i, n in enumerate(names)]
         stager = Stager(staging, req.source, progress, self._delinquency_events)
@@ -130,13 +132,25 @@ class SyncEngine:
         ahead = None
         if stage_conn is not None:
             ahead = asyncio.ensure_future(stager.ahead(stage_conn, stages, self.config.stage_workers))
+        chores: list[str] = []
+
+        async def idle() -> bool:
+            if chores:
+                await conn.execute(chores.pop(0))
+            return bool(chores)
+
         try:
             for st in stages:
                 if ahead is None:
                     await stager.inline(conn, st)
-                result.entities.append(await self._load(conn, st, req, st.spec.name in stager.claimed))
+                first = st.spec.name in stager.claimed
+                entity, later = await self._load(conn, st, req, first, idle)
+                result.entities.append(entity)
+                chores.extend(later)
         finally:
             await _settle(ahead, stages)
+        while await idle():
+            pass
         result.integrity_errors = await self._check_integrity(conn, req, names)
         await conn.execute(f"DROP SCHEMA {staging} CASCADE")
         return result
@@ -157,8 +171,11 @@ class SyncEngine:
         await conn.execute(f"SET LOCAL search_path TO {staging}, {SCHEMA}, public")
         return staging
 
-    async def _load(self, conn: Any, st: EntityStage, req: SyncRequest, first: bool) -> EntityResult:
-        """Write one extract's parts as they are validated, then finish the entity.
+    async def _load(
+        self, conn: Any, st: EntityStage, req: SyncRequest, first: bool, idle: IdleFn
+    ) -> tuple[EntityResult, list[str]]:
+        """Write one extract's parts as they are validated, then finish the entity; returns its
+        counts and the statements it leaves for later (``EntityWriter.chores``).
 
         ``first``: the table was claimed empty (plain INSERT, indexes built after).
         """
@@ -168,7 +185,7 @@ class SyncEngine:
         await self._record_bad_rows(conn, st, req)
         writer = EntityWriter(spec, self._write_options(req), first)
         typed = valid = 0
-        async for part in st.staged_parts():
+        async for part in st.staged_parts(idle):
             typed, valid = typed + part.typed, valid + part.valid
             if part.typed > part.valid:
                 sql = q.quarantine(spec, part.part, raw.parts[part.part])
@@ -185,7 +202,7 @@ class SyncEngine:
             counts.events,
         )
         res.unchanged = skipped + valid - res.created - res.updated
-        return res
+        return res, writer.chores()
 
     def _write_options(self, req: SyncRequest) -> WriteOptions:
         cfg = self.config

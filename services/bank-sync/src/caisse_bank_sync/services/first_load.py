@@ -16,23 +16,15 @@ import asyncpg
 from caisse_bank_sync.config import SCHEMA
 
 # Index builds of a million-row table sort in memory rather than in temporary files.
-BUILD_MEM = "256MB"
+BUILD_MEM = "256MB"  # maintenance_work_mem of the sync's transaction
 
 
 @dataclass(frozen=True, slots=True)
 class DeferredIndexes:
-    """Definitions of the secondary indexes dropped for a first load, rebuilt by ``restore``."""
+    """Definitions of the secondary indexes dropped for a first load (CREATE INDEX statements,
+    same names and definitions), rebuilt in the sync's transaction once the rows are in."""
 
     ddl: tuple[str, ...] = ()
-
-    async def restore(self, conn: Any) -> None:
-        """Rebuild the dropped indexes (same names and definitions) in the sync's transaction."""
-        if not self.ddl:
-            return
-        await conn.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEM}'")
-        for ddl in self.ddl:
-            await conn.execute(ddl)
-        await conn.execute("SET LOCAL maintenance_work_mem TO DEFAULT")
 
 
 async def claim_empty(conn: Any, table: str) -> bool:

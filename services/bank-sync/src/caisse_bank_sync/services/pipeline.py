@@ -65,17 +65,20 @@ class EntityStage:
     raw: asyncio.Future[RawStaged] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     parts: list[asyncio.Future[StagedPart]] = field(default_factory=list)
 
-    async def staged_parts(self) -> AsyncIterator[StagedPart]:
-        """The validated parts in order, as they become ready."""
-        await self.raw
+    async def staged_parts(self, idle: IdleFn | None = None) -> AsyncIterator[StagedPart]:
+        """The validated parts in order, as they become ready; ``idle`` runs one pending chore
+        of the caller while one is not (returns whether more remain)."""
+        await _ready(self.raw, idle)
         for fut in self.parts:
-            yield await fut
+            await _ready(fut, idle)
+            yield fut.result()
 
     def futures(self) -> list[asyncio.Future[Any]]:
         """Every future of this extract (for failing or collecting them)."""
         return [self.raw, *self.parts]
 
 
+IdleFn = Callable[[], Awaitable[bool]]
 EventsFn = Callable[[Any, int, str, str], Awaitable[asyncio.Future[Records]]]
 
 
@@ -248,6 +251,12 @@ class _StagingTransaction:
             await self.tx.commit()
         else:
             await self.tx.rollback()
+
+
+async def _ready(fut: asyncio.Future[Any], idle: IdleFn | None) -> None:
+    while idle is not None and not fut.done() and await idle():
+        pass
+    await fut
 
 
 def _forward(src: asyncio.Future[Records], dst: asyncio.Future[Records]) -> None:

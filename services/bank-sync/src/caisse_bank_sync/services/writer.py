@@ -76,19 +76,25 @@ class EntityWriter:
         await self._snapshots(conn, rows)
 
     async def finish(self, conn: Any, known: int) -> WriteCounts:
-        """Indexes back, stale records marked (FULL syncs), ENTITY_UPDATED events written.
+        """Stale records marked (FULL syncs), ENTITY_UPDATED events written.
 
         ``known``: extract keys that are this source's live records once written.
         """
         stale: list[str] = []
-        if self.first:  # the table was empty: nothing of this source can be missing
-            await self.deferred.restore(conn)
-            await conn.execute(q.analyze_joined(self.spec))
-        elif await self._may_have_stale(conn, known):
+        if not self.first and await self._may_have_stale(conn, known):
             stale, _, rows = await self._keys(conn, q.mark_stale(self.spec, self.extra))
             await self._snapshots(conn, rows)
         self.events += await self._entity_events(conn, stale)
         return WriteCounts(len(self.created), len(self.updated), len(stale), self.events)
+
+    def chores(self) -> list[str]:
+        """Statements a first load leaves for later in the same transaction (the sync runs them
+        while it waits for the next extract's parts): rebuilding the deferred indexes, then
+        ANALYZE of the joined columns (an empty table's statistics would mislead the integrity
+        check and the next sync)."""
+        if not self.first:
+            return []
+        return [*self.deferred.ddl, q.analyze_joined(self.spec)]
 
     async def _snapshots(self, conn: Any, rows: list[Any]) -> None:
         if self.snapshots and rows:
