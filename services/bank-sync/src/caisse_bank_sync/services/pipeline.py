@@ -107,6 +107,8 @@ class Stager:
 
     async def ahead(self, stage_conn: StageConnFn, stages: list[EntityStage], workers: int) -> None:
         """Stage every extract on ``workers`` connections, raw tasks and parts by load order."""
+        if not stages:
+            return
         queue: asyncio.PriorityQueue[tuple[int, int]] = asyncio.PriorityQueue()
         for st in stages:
             queue.put_nowait((st.index, -1))
