@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from caisse_payments.api.routes import payments, reconciliation, tontine, webhooks
 from caisse_payments.config import Settings
 from caisse_payments.consumers.loans import handle_loan_updated
+from caisse_payments.db.driver import limit_in_flight
 from caisse_payments.db.models import Base
 from caisse_payments.domain.allocation import parse_order
 from caisse_payments.services.providers import PaymentProvider, make_provider
@@ -80,6 +81,7 @@ def create_app(
         pool_size=settings.db_pool_size,
         ping_idle_s=settings.db_ping_idle_s,
     )
+    limit_in_flight(database.engine, settings.webhook_db_concurrency or None)
     app = create_service_app(
         settings=settings,
         database=database,

@@ -200,3 +200,23 @@ async def test_payments_cannot_be_deleted_and_no_history_row_is_orphaned(client:
         "WHERE NOT EXISTS (SELECT 1 FROM payments.payment p WHERE p.id = h.payment_id)",
     )
     assert orphans == 0
+
+
+async def test_intake_statements_in_flight_are_capped(db_url: str) -> None:
+    db = Database(db_url, Base.metadata, pool_size=8)
+    driver.limit_in_flight(db.engine, 2)
+    busy, peak = 0, 0
+
+    async def one() -> None:
+        nonlocal busy, peak
+        async with driver.driver_connection(db.engine) as conn:
+            busy += 1
+            peak = max(peak, busy)
+            await conn.execute("SELECT pg_sleep(0.02)")
+            busy -= 1
+
+    try:
+        await asyncio.gather(*(one() for _ in range(10)))
+    finally:
+        await db.dispose()
+    assert peak == 2
