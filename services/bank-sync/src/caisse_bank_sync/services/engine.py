@@ -133,6 +133,7 @@ class SyncEngine:
         if stage_conn is not None:
             ahead = asyncio.ensure_future(stager.ahead(stage_conn, stages, self.config.stage_workers))
         chores: list[str] = []
+        writers: list[EntityWriter] = []
 
         async def idle() -> bool:
             if chores:
@@ -144,14 +145,19 @@ class SyncEngine:
                 if ahead is None:
                     await stager.inline(conn, st)
                 first = st.spec.name in stager.claimed
-                entity, later = await self._load(conn, st, req, first, idle)
+                entity, writer = await self._load(conn, st, req, first, idle)
                 result.entities.append(entity)
-                chores.extend(later)
+                writers.append(writer)
+                chores.extend(writer.chores())
+            if ahead is not None:  # its last task may still be reading delinquency changes
+                await ahead
         finally:
             await _settle(ahead, stages)
         while await idle():
             pass
         result.integrity_errors = await self._check_integrity(conn, req, names)
+        for entity, writer in zip(result.entities, writers, strict=True):
+            entity.events += await writer.copy_late_events(conn)
         await conn.execute(f"DROP SCHEMA {staging} CASCADE")
         return result
 
@@ -173,9 +179,9 @@ class SyncEngine:
 
     async def _load(
         self, conn: Any, st: EntityStage, req: SyncRequest, first: bool, idle: IdleFn
-    ) -> tuple[EntityResult, list[str]]:
+    ) -> tuple[EntityResult, EntityWriter]:
         """Write one extract's parts as they are validated, then finish the entity; returns its
-        counts and the statements it leaves for later (``EntityWriter.chores``).
+        counts and its writer (statements and events it leaves for later).
 
         ``first``: the table was claimed empty (plain INSERT, indexes built after).
         """
@@ -202,7 +208,7 @@ class SyncEngine:
             counts.events,
         )
         res.unchanged = skipped + valid - res.created - res.updated
-        return res, writer.chores()
+        return res, writer
 
     def _write_options(self, req: SyncRequest) -> WriteOptions:
         cfg = self.config

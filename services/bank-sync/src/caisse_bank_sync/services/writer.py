@@ -1,12 +1,14 @@
 # ruff: noqa: S608  -- SQL identifiers come from the entity specs only; values are bound.
 """Writes one entity's validated parts into its table inside the sync's transaction.
 
-Per part: INSERT (first load of an empty table) or upsert, its delinquency events, refreshed
-hashes, loan snapshots. Once all parts are in: deferred indexes, stale marking, ENTITY_UPDATED.
+Per part: INSERT (first load of an empty table) or upsert, refreshed hashes, loan snapshots
+(its delinquency events are COPYed last). Once all parts are in: stale marking,
+ENTITY_UPDATED; deferred indexes are rebuilt as ``chores``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.entities import EntitySpec, SyncMode
 from caisse_bank_sync.services.first_load import DeferredIndexes, defer_indexes
-from caisse_bank_sync.services.pipeline import StagedPart
+from caisse_bank_sync.services.pipeline import Records, StagedPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ class EntityWriter:
         self.created: list[str] = []
         self.updated: list[str] = []
         self.events = 0
+        # Delinquency events still being encoded: COPYed last (``copy_late_events``).
+        self.late: list[asyncio.Future[Records]] = []
 
     async def write(self, conn: Any, part: StagedPart) -> None:
         """Write one part's valid rows (the table is claimed at the first part)."""
@@ -68,7 +72,7 @@ class EntityWriter:
         build = q.insert_new if self.first else q.upsert
         created, updated, rows = await self._keys(conn, build(self.spec, part.part, self.extra))
         if part.events is not None:  # read before this write changed the loans
-            self.events += await copy_events(conn, await part.events)
+            self.late.append(part.events)
         if part.valid > len(created) + len(updated):  # same values from other text: keep the hash
             await conn.execute(q.refresh_hashes(self.spec, part.part))
         self.created += created
@@ -86,6 +90,16 @@ class EntityWriter:
             await self._snapshots(conn, rows)
         self.events += await self._entity_events(conn, stale)
         return WriteCounts(len(self.created), len(self.updated), len(stale), self.events)
+
+    async def copy_late_events(self, conn: Any) -> int:
+        """COPY the delinquency events, as late in the transaction as possible: their encoding
+        (a thread) then overlaps the writes. Other events of a loan go to other topics, so
+        their order relative to these carries no meaning for consumers."""
+        copied = 0
+        for fut in self.late:
+            copied += await copy_events(conn, await fut)
+        self.late.clear()
+        return copied
 
     def chores(self) -> list[str]:
         """Statements a first load leaves for later in the same transaction (the sync runs them
