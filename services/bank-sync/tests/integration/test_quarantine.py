@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from caisse_bank_sync import synthetic
+from caisse_bank_sync.sources import csv_blocks
 
 from .helpers import SERVICE_DIR, Harness
 
@@ -28,7 +29,12 @@ def _line(values: dict[str, str]) -> bytes:
     return (",".join(values.get(f, "") for f in LOAN.field_names) + "\n").encode()
 
 
-async def test_bad_rows_are_quarantined_and_good_rows_load(h: Harness) -> None:
+@pytest.mark.parametrize("block_bytes", [4 << 20, 300], ids=["one-block", "many-blocks"])
+async def test_bad_rows_are_quarantined_and_good_rows_load(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+) -> None:
+    # Small blocks: COPYed and Python-parsed blocks alternate; each COPY sets the line numbers.
+    monkeypatch.setattr(csv_blocks, "BLOCK_BYTES", block_bytes)
     folder = h.folder / "T24"
     synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
     path = synthetic.write_rows("T24", folder, "loan", [_loan(0), _loan(1)], append=False)
