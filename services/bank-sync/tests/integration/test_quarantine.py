@@ -196,3 +196,19 @@ async def _sync_errors(h: Harness) -> list[tuple[int, str]]:
         j=job["id"],
     )
     return [(r["line"], r["reason"]) for r in rows]
+
+
+async def test_a_duplicated_unchanged_row_is_quarantined_on_a_reload(h: Harness) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
+    path = synthetic.write_rows("T24", folder, "loan", [_loan(0), _loan(1)], append=False)
+    first, _ = await h.sync()
+    assert first["entities_created"] == 7
+    with path.open("ab") as fh:
+        fh.write(_line(_loan(1)))  # line 4: same text as line 3, whose hash matches its record
+    job, _ = await h.sync()
+    errors = await h.rows(
+        "SELECT line, reason FROM bank_sync.sync_error WHERE job_id = :j ORDER BY line", j=job["id"]
+    )
+    assert errors == [{"line": n, "reason": "duplicate key in extract"} for n in (3, 4)]
+    assert (job["errors"], job["entities_stale"]) == (2, 0)  # quarantined, yet not missing

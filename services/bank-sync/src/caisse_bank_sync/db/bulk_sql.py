@@ -129,6 +129,29 @@ def duplicate_keys(spec: EntitySpec) -> str:
     )
 
 
+def mark_duplicates(spec: EntitySpec, part: int) -> str:
+    """Give the typed rows of a part whose key is duplicated in the extract that reason (it
+    comes right after the missing-key ones, which such rows cannot have).
+
+    Parameter: $1 duplicate keys. The part was typed while the duplicates were being searched.
+    """
+    return (
+        f"UPDATE {typed_table(spec, part)} s SET reason = 'duplicate key in extract'"
+        f" FROM {raw_table(spec)} r WHERE r.line = s.line AND {dup_key(spec)} = ANY($1::text[])"
+    )
+
+
+def add_unchanged_duplicates(spec: EntitySpec, part: int, pages: PageRange | None) -> str:
+    """Add a part's rows with a duplicated key that were skipped as unchanged (same hash as
+    their record): every occurrence of a duplicated key is quarantined. Parameter: $1 keys."""
+    return (
+        f"INSERT INTO {typed_table(spec, part)} (line, row_hash, reason)"
+        f" SELECT r.line, {row_hash(spec)}, 'duplicate key in extract' FROM {raw_table(spec)} r"
+        f" WHERE{_page_range(pages)} {dup_key(spec)} = ANY($1::text[])"
+        f" AND NOT EXISTS (SELECT FROM {typed_table(spec, part)} s WHERE s.line = r.line)"
+    )
+
+
 def norm(f: Field, alias: str = "r") -> str:
     """Normalised text of a staged value (already trimmed, blank as NULL): codes upper-cased."""
     expr = f"{alias}.{f.name}"

@@ -34,14 +34,14 @@ DUP_WORK_MEM = "256MB"
 PARALLEL_SETUP_COST = 100
 PARALLEL_TUPLE_COST = 0.001
 _DONE = sys.maxsize
+_RAW, _DUPS = -2, -1  # task kinds before an extract's parts (0, 1, …), in priority order
 
 
 @dataclass(frozen=True, slots=True)
 class RawStaged:
-    """An extract staged raw: rows, duplicated keys, and the page range of each part."""
+    """An extract staged raw: rows and the page range of each part."""
 
     rows: int
-    dups: list[str]
     parts: list[PageRange | None]
 
 
@@ -63,6 +63,10 @@ class EntityStage:
     spec: EntitySpec
     extract: Extract
     raw: asyncio.Future[RawStaged] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    # Keys present more than once, searched while the first part is typed.
+    dups: asyncio.Future[list[str]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
     parts: list[asyncio.Future[StagedPart]] = field(default_factory=list)
 
     async def staged_parts(self, idle: IdleFn | None = None) -> AsyncIterator[StagedPart]:
@@ -75,7 +79,7 @@ class EntityStage:
 
     def futures(self) -> list[asyncio.Future[Any]]:
         """Every future of this extract (for failing or collecting them)."""
-        return [self.raw, *self.parts]
+        return [self.raw, self.dups, *self.parts]
 
 
 IdleFn = Callable[[], Awaitable[bool]]
@@ -97,6 +101,7 @@ class Stager:
     async def inline(self, conn: Any, st: EntityStage) -> None:
         """Stage one extract on the sync's own connection (no staging connections)."""
         _resolve_raw(st, await self.stage_raw(conn, st))
+        st.dups.set_result(await self.find_duplicates(conn, st))
         for part in range(len(st.parts)):
             staged = await self.stage_part(conn, st, part)
             if st.spec.name == "loan":
@@ -111,7 +116,7 @@ class Stager:
             return
         queue: asyncio.PriorityQueue[tuple[int, int]] = asyncio.PriorityQueue()
         for st in stages:
-            queue.put_nowait((st.index, -1))
+            queue.put_nowait((st.index, _RAW))
         raw_left = [len(stages)]
         tasks: list[asyncio.Future[None]] = []
         try:
@@ -138,26 +143,44 @@ class Stager:
         raw_left: list[int],
         workers: int,
     ) -> None:
-        """Take the most urgent task (earliest extract, earliest part) until all are done."""
+        """Take the most urgent task (earliest extract: raw, then its duplicate search, then its
+        parts in order) until all are done. A part waits for its extract's duplicates, whose
+        search is always taken before the part (higher priority), so it always finishes."""
         async with stage_conn() as conn:
             while (task := await queue.get())[0] != _DONE:
                 st, part = stages[task[0]], task[1]
+                if part == _DUPS:
+                    await self._settle_future(st.dups, self._in_transaction(conn, self.find_duplicates, st))
+                    continue
                 async with self._transaction(conn):
-                    if part < 0:
+                    if part == _RAW:
                         raw = await self.stage_raw(conn, st)
                     else:
                         staged = await self.stage_part(conn, st, part)
                 # Resolved once committed: the sync's connection reads the tables then.
                 if part >= 0:
                     await self._publish_part(conn, st, staged)
-                else:
-                    _resolve_raw(st, raw)
-                    for p in range(len(st.parts)):
-                        queue.put_nowait((st.index, p))
-                    raw_left[0] -= 1
-                    if not raw_left[0]:  # every part is queued: stop once they are taken
-                        for _ in range(workers):
-                            queue.put_nowait((_DONE, 0))
+                    continue
+                _resolve_raw(st, raw)
+                for p in (_DUPS, *range(len(st.parts))):
+                    queue.put_nowait((st.index, p))
+                raw_left[0] -= 1
+                if not raw_left[0]:  # every task is queued: stop once they are taken
+                    for _ in range(workers):
+                        queue.put_nowait((_DONE, 0))
+
+    async def _in_transaction(self, conn: Any, step: Any, st: EntityStage) -> Any:
+        async with self._transaction(conn):
+            return await step(conn, st)
+
+    @staticmethod
+    async def _settle_future(fut: asyncio.Future[Any], work: Awaitable[Any]) -> None:
+        """Resolve ``fut`` with the outcome of ``work`` (an error also fails the worker)."""
+        try:
+            fut.set_result(await work)
+        except BaseException as exc:
+            fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+            raise
 
     def _transaction(self, conn: Any) -> AbstractAsyncContextManager[Any]:
         """A staging transaction: committed tables the sync's connection can read."""
@@ -179,22 +202,26 @@ class Stager:
             raise
         encoding.add_done_callback(lambda done: _forward(done, events))
 
-    async def stage_raw(self, conn: Any, st: EntityStage) -> RawStaged:
-        """COPY the extract, find its duplicated keys and cut it into parts."""
-        spec = st.spec
-        await RawStager(conn, spec).stage(st.extract, self.progress)
-        await conn.execute(q.create_stand_in(spec))
-        # Key statistics only: the joins on the key need the row count, not the value columns.
-        await conn.execute(f"ANALYZE {q.raw_table(spec)} ({', '.join(spec.key)})")
+    async def find_duplicates(self, conn: Any, st: EntityStage) -> list[str]:
+        """Keys present more than once in the raw extract (every occurrence is quarantined)."""
         # A hash aggregate over every key: in memory, with the second core's help.
         await conn.execute(
             f"SET LOCAL work_mem = '{DUP_WORK_MEM}'; SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST};"
             f" SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}"
         )
-        dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(spec))]
+        dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(st.spec))]
         await conn.execute(
             f"SET LOCAL work_mem = '{WORK_MEM}'; RESET parallel_setup_cost; RESET parallel_tuple_cost"
         )
+        return dups
+
+    async def stage_raw(self, conn: Any, st: EntityStage) -> RawStaged:
+        """COPY the extract and cut it into parts."""
+        spec = st.spec
+        await RawStager(conn, spec).stage(st.extract, self.progress)
+        await conn.execute(q.create_stand_in(spec))
+        # Key statistics only: the joins on the key need the row count, not the value columns.
+        await conn.execute(f"ANALYZE {q.raw_table(spec)} ({', '.join(spec.key)})")
         rows, pages = await conn.fetchrow(
             f"SELECT count(*), pg_relation_size('{q.raw_table(spec)}')"
             " / current_setting('block_size')::int FROM " + q.raw_table(spec)
@@ -206,26 +233,30 @@ class Stager:
         if n > 1:
             cuts = [pages * i // n for i in range(n + 1)]
             parts = [(cuts[i], cuts[i + 1] if i < n - 1 else None) for i in range(n)]
-        return RawStaged(rows, dups, parts)
+        return RawStaged(rows, parts)
 
     async def stage_part(self, conn: Any, st: EntityStage, part: int) -> StagedPart:
-        """Normalise and validate one part's changed rows into its typed table."""
+        """Normalise and validate one part's changed rows into its typed table, then mark the
+        rows whose key the (concurrent) duplicate search found."""
         spec, raw = st.spec, st.raw.result()
-        dups = bool(raw.dups)
-        args = (self.source, raw.dups) if dups else (self.source,)
         target, pages = self.target(spec), raw.parts[part]
         if pages is None:  # the whole extract: two flat statements, each with a parallel plan
             await conn.execute(
                 f"SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST};"
                 f" SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}"
             )
-            await conn.execute(q.normalise(spec, dups, part, target), *args)
-            status = await conn.execute(q.validate_and_type(spec, dups, part), *args[1:])
+            await conn.execute(q.normalise(spec, False, part, target), self.source)
+            status = await conn.execute(q.validate_and_type(spec, False, part))
             await conn.execute("RESET parallel_setup_cost; RESET parallel_tuple_cost")
         else:  # one TID range, one statement, one core; the other worker types the next part
-            rows = q.fenced(spec, dups, pages, target)
-            status = await conn.execute(q.validate_and_type(spec, dups, part, rows), *args)
+            rows = q.fenced(spec, False, pages, target)
+            status = await conn.execute(q.validate_and_type(spec, False, part, rows), self.source)
         typed = int(status.split()[-1])
+        dups = await st.dups
+        if dups:
+            await conn.execute(q.mark_duplicates(spec, part), dups)
+            added = await conn.execute(q.add_unchanged_duplicates(spec, part, pages), dups)
+            typed += int(added.split()[-1])
         valid = await conn.fetchval(f"SELECT count(*) FROM {q.typed_table(spec, part)} WHERE reason IS NULL")
         return StagedPart(part, typed, valid)
 
@@ -253,6 +284,10 @@ class _StagingTransaction:
             await self.tx.commit()
         else:
             await self.tx.rollback()
+
+
+def _future() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
 
 
 async def _ready(fut: asyncio.Future[Any], idle: IdleFn | None) -> None:
