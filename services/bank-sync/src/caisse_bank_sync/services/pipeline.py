@@ -130,6 +130,9 @@ class Stager:
         except BaseException as exc:
             for t in tasks:
                 t.cancel()
+            # Wait for them to unwind: each rolls back and returns its connection to the pool
+            # before the sync goes on (to fail the job, or a later sync takes that connection).
+            await asyncio.gather(*tasks, return_exceptions=True)
             for fut in (f for st in stages for f in st.futures()):
                 if not fut.done():
                     fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
