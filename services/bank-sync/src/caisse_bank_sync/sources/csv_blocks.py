@@ -11,7 +11,8 @@ which quarantines bad lines exactly as before.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+import io
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -87,7 +88,8 @@ def parse_lines(
 ) -> Iterator[tuple[int, list[str]]]:
     """(line, fields) of well-formed lines; encoding, width and truncation go to ``bad``."""
     cur = [first_line]
-    reader = csv.reader(_decoded(data, first_line, bad, cur), delimiter=delimiter)
+    # A binary stream splits on b"\n" only, as the file iterator does (not str.splitlines).
+    reader = csv.reader(decoded_lines(io.BytesIO(data), first_line, bad, cur), delimiter=delimiter)
     for row in reader:
         if len(row) != width:
             if row:
@@ -98,13 +100,17 @@ def parse_lines(
         yield cur[0], row
 
 
-def _decoded(data: bytes, first_line: int, bad: list[BadRow], cur: list[int]) -> Iterator[str]:
+def decoded_lines(
+    lines: Iterable[bytes], first_line: int, bad: list[BadRow], cur: list[int]
+) -> Iterator[str]:
+    """UTF-8 lines (``cur[0]``: the current one's number); bad encoding and an unterminated
+    last line are quarantined, not yielded."""
     lineno = first_line - 1
-    parts = data.split(b"\n")
-    tail = parts.pop()  # empty when the data ends with a line break
-    for part in parts:
+    for raw in lines:
         lineno += 1
-        raw = part + b"\n"
+        if not raw.endswith(b"\n"):
+            bad.append(BadRow(lineno, "truncated last line (no end of line)", _show(raw)))
+            continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -112,8 +118,6 @@ def _decoded(data: bytes, first_line: int, bad: list[BadRow], cur: list[int]) ->
             continue
         cur[0] = lineno
         yield text
-    if tail:
-        bad.append(BadRow(lineno + 1, "truncated last line (no end of line)", _show(tail)))
 
 
 def _show(raw: bytes) -> str:

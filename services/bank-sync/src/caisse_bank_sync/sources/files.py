@@ -12,28 +12,14 @@ from typing import IO, Any
 from caisse_bank_sync.domain.entities import ENTITIES
 from caisse_bank_sync.domain.layouts import Layout, layout
 from caisse_bank_sync.sources.base import CHUNK_ROWS, BadRow, ExtractError, Row, SyncChunkExtract
-from caisse_bank_sync.sources.csv_blocks import CsvBlock, copyable, parse_lines, read_blocks, trimmed
-
-
-def _decoded_lines(fh: IO[bytes], bad: list[BadRow], first_line: int, cur: list[int]) -> Iterator[str]:
-    """UTF-8 lines; bad encoding and an unterminated last line are quarantined, not yielded."""
-    lineno = first_line - 1
-    for raw in fh:
-        lineno += 1
-        if not raw.endswith(b"\n"):
-            bad.append(BadRow(lineno, "truncated last line (no end of line)", _show(raw)))
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad.append(BadRow(lineno, f"invalid UTF-8 at byte {exc.start}", _show(raw)))
-            continue
-        cur[0] = lineno
-        yield text
-
-
-def _show(raw: bytes) -> str:
-    return raw[:300].decode("utf-8", errors="replace").rstrip("\r\n")
+from caisse_bank_sync.sources.csv_blocks import (
+    CsvBlock,
+    copyable,
+    decoded_lines,
+    parse_lines,
+    read_blocks,
+    trimmed,
+)
 
 
 class CsvExtract(SyncChunkExtract):
@@ -119,7 +105,7 @@ class JsonLinesExtract(SyncChunkExtract):
         cur = [0]
         chunk: list[Row] = []
         with self.path.open("rb") as fh:
-            for text in _decoded_lines(fh, self.bad_rows, 1, cur):
+            for text in decoded_lines(fh, 1, self.bad_rows, cur):
                 if not text.strip():
                     continue
                 try:
