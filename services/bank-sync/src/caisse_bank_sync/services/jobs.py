@@ -123,29 +123,16 @@ async def complete_job(session: AsyncSession, job: dict[str, Any], result: SyncR
         .where(sync_job_t.c.id == job["id"])
         .values(status=JobStatus.COMPLETED, finished_at=_now(), details=result.details(), **counts)
     )
-    event_type, topic = ev.SYNC_COMPLETED
-    await add_event(
-        session,
-        Event(
-            event_type=event_type,
-            topic=topic,
-            key=job["source_system"],
-            payload={
-                "sync_job_id": str(job["id"]),
-                "source_system": job["source_system"],
-                "mode": job["mode"],
-                **counts,
-            },
-        ),
-    )
+    await _announce(session, ev.SYNC_COMPLETED, job, counts)
 
 
 async def fail_job(session: AsyncSession, job: dict[str, Any], message: str) -> None:
     """→ FAILED with the reason in sync_error, and SYNC_FAILED in the same transaction."""
+    reason = message[:2000]
     await session.execute(
         update(sync_job_t)
         .where(sync_job_t.c.id == job["id"])
-        .values(status=JobStatus.FAILED, finished_at=_now(), error_message=message[:2000])
+        .values(status=JobStatus.FAILED, finished_at=_now(), error_message=reason)
     )
     await session.execute(
         sync_error_t.insert().values(
@@ -153,23 +140,21 @@ async def fail_job(session: AsyncSession, job: dict[str, Any], message: str) -> 
             source_system=job["source_system"],
             entity_type=job["entity_type"],
             kind="FATAL",
-            reason=message[:2000],
+            reason=reason,
         )
     )
-    event_type, topic = ev.SYNC_FAILED
+    await _announce(session, ev.SYNC_FAILED, job, {"error": reason})
+
+
+async def _announce(
+    session: AsyncSession, kind: tuple[str, str], job: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    """The job's outcome event (keyed by source) through the outbox."""
+    event_type, topic = kind
+    payload = {"sync_job_id": str(job["id"]), "source_system": job["source_system"], "mode": job["mode"]}
     await add_event(
         session,
-        Event(
-            event_type=event_type,
-            topic=topic,
-            key=job["source_system"],
-            payload={
-                "sync_job_id": str(job["id"]),
-                "source_system": job["source_system"],
-                "mode": job["mode"],
-                "error": message[:2000],
-            },
-        ),
+        Event(event_type=event_type, topic=topic, key=job["source_system"], payload={**payload, **extra}),
     )
 
 
