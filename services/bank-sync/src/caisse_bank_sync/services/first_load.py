@@ -8,7 +8,6 @@ maintaining them row by row (PK + 2 indexes: about 1.5x the heap insert alone).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -17,14 +16,6 @@ from caisse_bank_sync.config import SCHEMA
 
 # Index builds of a million-row table sort in memory rather than in temporary files.
 BUILD_MEM = "256MB"  # maintenance_work_mem of the sync's transaction
-
-
-@dataclass(frozen=True, slots=True)
-class DeferredIndexes:
-    """Definitions of the secondary indexes dropped for a first load (CREATE INDEX statements,
-    same names and definitions), rebuilt in the sync's transaction once the rows are in."""
-
-    ddl: tuple[str, ...] = ()
 
 
 async def claim_empty(conn: Any, table: str) -> bool:
@@ -46,8 +37,9 @@ async def claim_empty(conn: Any, table: str) -> bool:
     return not await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table})")
 
 
-async def defer_indexes(conn: Any, entity: str, lock_timeout_ms: int) -> DeferredIndexes:
-    """Drop the secondary (non-unique) indexes of a claimed empty table until ``restore``.
+async def defer_indexes(conn: Any, entity: str, lock_timeout_ms: int) -> tuple[str, ...]:
+    """Drop the secondary (non-unique) indexes of a claimed empty table; returns the CREATE
+    INDEX statements (same names and definitions) that rebuild them, none when kept.
 
     Dropping takes ACCESS EXCLUSIVE: readers of the (still empty) table then wait for the
     sync's commit instead of reading nothing. A reader already inside the table holds the
@@ -61,7 +53,7 @@ async def defer_indexes(conn: Any, entity: str, lock_timeout_ms: int) -> Deferre
         f"{SCHEMA}.{entity}",
     )
     if not rows:
-        return DeferredIndexes()
+        return ()
     names = ", ".join(r["name"] for r in rows)
     try:
         await conn.execute(
@@ -69,6 +61,6 @@ async def defer_indexes(conn: Any, entity: str, lock_timeout_ms: int) -> Deferre
         )
     except asyncpg.LockNotAvailableError:
         await conn.execute("ROLLBACK TO SAVEPOINT defer; RELEASE SAVEPOINT defer")
-        return DeferredIndexes()
+        return ()
     await conn.execute("RELEASE SAVEPOINT defer; SET LOCAL lock_timeout TO DEFAULT")
-    return DeferredIndexes(tuple(r["ddl"] for r in rows))
+    return tuple(r["ddl"] for r in rows)

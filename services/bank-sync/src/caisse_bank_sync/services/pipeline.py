@@ -9,6 +9,7 @@ the next extract copied. Staging tables are scratch (committed per task, dropped
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -31,8 +32,8 @@ WORK_MEM = "64MB"
 DUP_WORK_MEM = "256MB"
 # Validation is CPU-bound per row (hash, parsing): a Gather's tuple transfer costs far less
 # than the planner's default assumes, so a single part is typed by two processes.
-PARALLEL_SETUP_COST = 100
-PARALLEL_TUPLE_COST = 0.001
+FAVOUR_PARALLEL = "SET LOCAL parallel_setup_cost = 100; SET LOCAL parallel_tuple_cost = 0.001"
+NEUTRAL_PARALLEL = "RESET parallel_setup_cost; RESET parallel_tuple_cost"
 _DONE = sys.maxsize
 _RAW, _DUPS = -2, -1  # task kinds before an extract's parts (0, 1, …), in priority order
 
@@ -185,9 +186,16 @@ class Stager:
             fut.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
             raise
 
-    def _transaction(self, conn: Any) -> AbstractAsyncContextManager[Any]:
-        """A staging transaction: committed tables the sync's connection can read."""
-        return _StagingTransaction(conn, self.staging)
+    @contextlib.asynccontextmanager
+    async def _transaction(self, conn: Any) -> AsyncIterator[None]:
+        """A staging transaction (committed tables the sync's connection can read), with the
+        staging search path and memory setting."""
+        async with conn.transaction():
+            await conn.execute(
+                f"SET LOCAL work_mem = '{WORK_MEM}';"
+                f" SET LOCAL search_path TO {self.staging}, {SCHEMA}, public"
+            )
+            yield
 
     async def _publish_part(self, conn: Any, st: EntityStage, staged: StagedPart) -> None:
         """Hand a committed part to the sync, then (loans) read its delinquency changes: the
@@ -208,14 +216,9 @@ class Stager:
     async def find_duplicates(self, conn: Any, st: EntityStage) -> list[str]:
         """Keys present more than once in the raw extract (every occurrence is quarantined)."""
         # A hash aggregate over every key: in memory, with the second core's help.
-        await conn.execute(
-            f"SET LOCAL work_mem = '{DUP_WORK_MEM}'; SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST};"
-            f" SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}"
-        )
+        await conn.execute(f"SET LOCAL work_mem = '{DUP_WORK_MEM}'; {FAVOUR_PARALLEL}")
         dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(st.spec))]
-        await conn.execute(
-            f"SET LOCAL work_mem = '{WORK_MEM}'; RESET parallel_setup_cost; RESET parallel_tuple_cost"
-        )
+        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'; {NEUTRAL_PARALLEL}")
         return dups
 
     async def stage_raw(self, conn: Any, st: EntityStage) -> RawStaged:
@@ -244,13 +247,10 @@ class Stager:
         spec, raw = st.spec, st.raw.result()
         target, pages = self.target(spec), raw.parts[part]
         if pages is None:  # the whole extract: two flat statements, each with a parallel plan
-            await conn.execute(
-                f"SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST};"
-                f" SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}"
-            )
+            await conn.execute(FAVOUR_PARALLEL)
             await conn.execute(q.normalise(spec, False, part, target), self.source)
             status = await conn.execute(q.validate_and_type(spec, False, part))
-            await conn.execute("RESET parallel_setup_cost; RESET parallel_tuple_cost")
+            await conn.execute(NEUTRAL_PARALLEL)
         else:  # one TID range, one statement, one core; the other worker types the next part
             rows = q.fenced(spec, False, pages, target)
             status = await conn.execute(q.validate_and_type(spec, False, part, rows), self.source)
@@ -262,31 +262,6 @@ class Stager:
             typed += int(added.split()[-1])
         valid = await conn.fetchval(f"SELECT count(*) FROM {q.typed_table(spec, part)} WHERE reason IS NULL")
         return StagedPart(part, typed, valid)
-
-
-class _StagingTransaction:
-    """``async with``: a transaction with the staging search path and memory settings."""
-
-    def __init__(self, conn: Any, staging: str) -> None:
-        self.conn, self.staging = conn, staging
-        self.tx = conn.transaction()
-
-    async def __aenter__(self) -> None:
-        await self.tx.start()
-        try:
-            await self.conn.execute(
-                f"SET LOCAL work_mem = '{WORK_MEM}';"
-                f" SET LOCAL search_path TO {self.staging}, {SCHEMA}, public"
-            )
-        except BaseException:
-            await self.tx.rollback()
-            raise
-
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if kind is None:
-            await self.tx.commit()
-        else:
-            await self.tx.rollback()
 
 
 def _future() -> asyncio.Future[Any]:

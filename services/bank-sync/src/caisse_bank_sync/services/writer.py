@@ -18,7 +18,7 @@ from caisse_bank_sync.db import bulk_sql as q
 from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.entities import EntitySpec, SyncMode
-from caisse_bank_sync.services.first_load import DeferredIndexes, defer_indexes
+from caisse_bank_sync.services.first_load import defer_indexes
 from caisse_bank_sync.services.pipeline import Records, StagedPart
 
 
@@ -57,7 +57,7 @@ class EntityWriter:
         self.started = False
         self.snapshots = spec.name == "loan" and opts.snapshots
         self.extra = ev.LOAN_SNAPSHOT_FIELDS if self.snapshots else ()
-        self.deferred = DeferredIndexes()
+        self.deferred: tuple[str, ...] = ()  # CREATE INDEX statements of dropped indexes
         self.created: list[str] = []
         self.updated: list[str] = []
         self.events = 0
@@ -108,7 +108,7 @@ class EntityWriter:
         check and the next sync)."""
         if not self.first:
             return []
-        return [*self.deferred.ddl, q.analyze_joined(self.spec)]
+        return [*self.deferred, q.analyze_joined(self.spec)]
 
     async def _snapshots(self, conn: Any, rows: list[Any]) -> None:
         if self.snapshots and rows:
