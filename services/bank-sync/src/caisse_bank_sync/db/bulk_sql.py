@@ -189,11 +189,10 @@ def _field_checks(spec: EntitySpec, f: Field) -> list[tuple[str, str]]:
     return checks
 
 
-def reason_expr(spec: EntitySpec, dups: bool) -> str:
-    """CASE giving the first validation failure of a normalised row, NULL when it is valid."""
+def reason_expr(spec: EntitySpec) -> str:
+    """CASE giving the first validation failure of a normalised row, NULL when it is valid
+    (duplicated keys are marked afterwards: ``mark_duplicates``)."""
     whens = [(f"{k} IS NULL", f"missing key {k}") for k in spec.key]
-    if dups:
-        whens.append(("dk = ANY($2::text[])", "duplicate key in extract"))
     if spec.currency_field:
         whens.append((f"{spec.currency_field} IS NOT NULL AND factor IS NULL", "unknown currency"))
     for f in spec.fields:
@@ -256,17 +255,16 @@ def _money(f: Field) -> str:
     )
 
 
-def _normalised(spec: EntitySpec, dups: bool, pages: PageRange | None, target: str) -> str:
-    """SELECT of the raw rows whose hash differs from their record's (or that are new, stale,
-    another source's, or duplicated), normalised, with money in minor units and integer, date
-    and boolean fields parsed.
+def _normalised(spec: EntitySpec, pages: PageRange | None, target: str) -> str:
+    """SELECT of the raw rows whose hash differs from their record's (or that are new, stale or
+    another source's), normalised, with money in minor units and integer, date and boolean
+    fields parsed (unchanged rows with a duplicated key: ``add_unchanged_duplicates``).
 
     ``target``: the entity table, or its empty stand-in once the sync claimed it empty.
-    Parameters: $1 source system, $2 duplicate keys (only when ``dups``).
+    Parameter: $1 source system.
     """
     by_name = {f.name: f for f in spec.fields}
     match = " AND ".join(f"t.{k} = {norm(by_name[k])}" for k in spec.key)
-    dup = f" OR {dup_key(spec)} = ANY($2::text[])" if dups else ""
     norms = ", ".join(f"{norm(f)} AS {f.name}" for f in spec.fields)
     factor = (
         "ccy.factor, ccy.ifactor"
@@ -277,12 +275,11 @@ def _normalised(spec: EntitySpec, dups: bool, pages: PageRange | None, target: s
     minors += "".join(_parsed(f) for f in spec.fields if f.kind in (Kind.INT, Kind.DATE, Kind.BOOL))
     if not spec.currency_field:
         minors = minors.replace("ccy.factor", "NULL::numeric")
-    dk = f", {dup_key(spec)} AS dk" if dups else ""
     return (
-        f"SELECT r.line, {row_hash(spec)} AS h, {norms}, {factor}{minors}{dk}"
+        f"SELECT r.line, {row_hash(spec)} AS h, {norms}, {factor}{minors}"
         f" FROM {raw_table(spec)} r LEFT JOIN {target} t ON {match}{currency_join(spec)}"
         f" WHERE{_page_range(pages)} (t.{spec.key[0]} IS NULL OR t.row_hash IS DISTINCT FROM {row_hash(spec)}"
-        f" OR t.source_system <> $1 OR t.is_stale{dup})"
+        f" OR t.source_system <> $1 OR t.is_stale)"
     )
 
 
@@ -303,37 +300,35 @@ def norm_table(spec: EntitySpec, part: int) -> str:
     return f"stg_norm_{spec.name}_{part}"
 
 
-def normalise(spec: EntitySpec, dups: bool, part: int, target: str) -> str:
+def normalise(spec: EntitySpec, part: int, target: str) -> str:
     """Stage a whole extract's changed rows normalised: one flat statement that PostgreSQL can
     run in parallel workers (the join with a populated table dominates a reload).
 
-    Parameters: $1 source system, $2 duplicate keys (only when ``dups``).
+    Parameter: $1 source system.
     """
-    sql = _normalised(spec, dups, None, target)
+    sql = _normalised(spec, None, target)
     return f"CREATE UNLOGGED TABLE {norm_table(spec, part)} {SCRATCH} AS {sql}"
 
 
-def validate_and_type(spec: EntitySpec, dups: bool, part: int, rows: str | None = None) -> str:
+def validate_and_type(spec: EntitySpec, part: int, rows: str | None = None) -> str:
     """Stage one part's changed rows typed, each with its first failure (NULL when valid).
 
-    ``rows``: the normalised rows, a fenced subquery (``fenced``; parameters $1 source system,
-    $2 duplicate keys) so that each parsed value is computed once per row with no table in
-    between; None: the part's ``normalise`` table (flat, parallel; parameter $1 duplicate keys).
+    ``rows``: the normalised rows, a fenced subquery (``fenced``; parameter $1 source system)
+    so that each parsed value is computed once per row with no table in between; None: the
+    part's ``normalise`` table (flat, parallel; no parameter).
     """
     casts = ", ".join(f"{cast_expr(f)} AS {f.name}" for f in spec.fields)
-    reason = reason_expr(spec, dups)
-    if rows is None:
-        rows, reason = norm_table(spec, part), reason.replace("$2::text[]", "$1::text[]")
+    source = norm_table(spec, part) if rows is None else rows
     return (
         f"CREATE UNLOGGED TABLE {typed_table(spec, part)} {SCRATCH} AS"
-        f" SELECT line, h AS row_hash, {reason} AS reason, {casts} FROM {rows} n"
+        f" SELECT line, h AS row_hash, {reason_expr(spec)} AS reason, {casts} FROM {source} n"
     )
 
 
-def fenced(spec: EntitySpec, dups: bool, pages: PageRange | None, target: str) -> str:
+def fenced(spec: EntitySpec, pages: PageRange | None, target: str) -> str:
     """The normalised rows of a part as a subquery PostgreSQL evaluates once per row (OFFSET 0
     keeps it from being flattened into the caller's expressions)."""
-    return f"({_normalised(spec, dups, pages, target)} OFFSET 0)"
+    return f"({_normalised(spec, pages, target)} OFFSET 0)"
 
 
 def quarantine(spec: EntitySpec, part: int, pages: PageRange | None) -> str:

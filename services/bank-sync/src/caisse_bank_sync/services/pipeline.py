@@ -248,12 +248,12 @@ class Stager:
         target, pages = self.target(spec), raw.parts[part]
         if pages is None:  # the whole extract: two flat statements, each with a parallel plan
             await conn.execute(FAVOUR_PARALLEL)
-            await conn.execute(q.normalise(spec, False, part, target), self.source)
-            status = await conn.execute(q.validate_and_type(spec, False, part))
+            await conn.execute(q.normalise(spec, part, target), self.source)
+            status = await conn.execute(q.validate_and_type(spec, part))
             await conn.execute(NEUTRAL_PARALLEL)
         else:  # one TID range, one statement, one core; the other worker types the next part
-            rows = q.fenced(spec, False, pages, target)
-            status = await conn.execute(q.validate_and_type(spec, False, part, rows), self.source)
+            rows = q.fenced(spec, pages, target)
+            status = await conn.execute(q.validate_and_type(spec, part, rows), self.source)
         typed = int(status.split()[-1])
         dups = await st.dups
         if dups:
