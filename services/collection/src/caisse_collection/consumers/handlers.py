@@ -59,33 +59,12 @@ def make_handlers(*, auto_assign: bool) -> dict[str, Handler]:
         return handle
 
     async def payment_received(session: AsyncSession, event: ReceivedEvent) -> None:
-        p = event.payload
-        await on_payment(
-            session,
-            PaymentFacts(
-                p["payment_id"],
-                p.get("account_number"),
-                p.get("cif"),
-                p["amount"],
-                p["currency"],
-                p["paid_at"],
-            ),
-        )
+        await on_payment(session, _payment_facts(event.payload, "paid_at"))
 
     async def payment_reversed(session: AsyncSession, event: ReceivedEvent) -> None:
         p = event.payload
-        await on_reversal(
-            session,
-            PaymentFacts(
-                p["payment_id"],
-                p.get("account_number"),
-                p.get("cif"),
-                p["amount"],
-                p["currency"],
-                p["reversed_at"],
-                original_payment_id=p["original_payment_id"],
-            ),
-        )
+        facts = _payment_facts(p, "reversed_at", original_payment_id=p["original_payment_id"])
+        await on_reversal(session, facts)
 
     return {
         TOPIC_DELINQUENCY: loan_handler(_delinquency_facts),
@@ -93,3 +72,10 @@ def make_handlers(*, auto_assign: bool) -> dict[str, Handler]:
         TOPIC_PAYMENT_RECEIVED: payment_received,
         TOPIC_PAYMENT_REVERSED: payment_reversed,
     }
+
+
+def _payment_facts(p: dict[str, Any], at: str, **extra: Any) -> PaymentFacts:
+    """The payment facts of a PaymentReceived / PaymentReversed payload (``at``: its time field)."""
+    return PaymentFacts(
+        p["payment_id"], p.get("account_number"), p.get("cif"), p["amount"], p["currency"], p[at], **extra
+    )
