@@ -188,17 +188,25 @@ async def test_staging_in_the_sync_transaction_matches_staging_ahead(
 
 
 async def _indexes(h: Harness) -> list[dict[str, Any]]:
-    return await h.rows(
+    """Index definitions and constraints (the primary keys are dropped and rebuilt too)."""
+    indexes = await h.rows(
         "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'bank_sync'"
         " AND tablename IN ('customer', 'loan') ORDER BY 1, 2"
     )
+    constraints = await h.rows(
+        "SELECT conrelid::regclass::text AS tablename, conname, pg_get_constraintdef(oid) AS def"
+        " FROM pg_constraint WHERE conrelid IN ('bank_sync.customer'::regclass,"
+        " 'bank_sync.loan'::regclass) ORDER BY 1, 2"
+    )
+    return indexes + constraints
 
 
 async def test_first_load_rebuilds_the_indexes_it_deferred(pg, tmp_path: Path) -> None:
     h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
     try:
         before = await _indexes(h)
-        assert {i["indexname"] for i in before} >= {"ix_customer_id_number", "ix_loan_cif"}
+        assert {i.get("indexname") for i in before} >= {"ix_customer_id_number", "ix_loan_cif", "pk_loan"}
+        assert {i.get("conname") for i in before} >= {"pk_customer", "pk_loan"}
         _extract(h.folder / "T24")
         job, _ = await h.sync()
         assert job["status"] == "COMPLETED"

@@ -135,19 +135,20 @@ class SyncEngine:
         chores: list[str] = []
         writers: list[EntityWriter] = []
 
-        async def idle() -> bool:
+        async def idle() -> bool:  # one pending chore or ready events; whether more remain
             if chores:
                 await conn.execute(chores.pop(0))
-            return bool(chores)
+                return True
+            return any([await w.copy_ready_events(conn) for w in writers])
 
         try:
             for st in stages:
                 if ahead is None:
                     await stager.inline(conn, st)
                 first = st.spec.name in stager.claimed
-                entity, writer = await self._load(conn, st, req, first, idle)
-                result.entities.append(entity)
+                writer = EntityWriter(st.spec, self._write_options(req), first)
                 writers.append(writer)
+                result.entities.append(await self._load(conn, st, req, writer, idle))
                 chores.extend(writer.chores())
             if ahead is not None:  # its last task may still be reading delinquency changes
                 await ahead
@@ -178,18 +179,14 @@ class SyncEngine:
         return staging
 
     async def _load(
-        self, conn: Any, st: EntityStage, req: SyncRequest, first: bool, idle: IdleFn
-    ) -> tuple[EntityResult, EntityWriter]:
+        self, conn: Any, st: EntityStage, req: SyncRequest, writer: EntityWriter, idle: IdleFn
+    ) -> EntityResult:
         """Write one extract's parts as they are validated, then finish the entity; returns its
-        counts and its writer (statements and events it leaves for later).
-
-        ``first``: the table was claimed empty (plain INSERT, indexes built after).
-        """
+        counts (``writer`` keeps the statements and events it leaves for later)."""
         spec, extract = st.spec, st.extract
         res = EntityResult(spec.name, extract.name)
         raw = await st.raw
         await self._record_bad_rows(conn, st, req)
-        writer = EntityWriter(spec, self._write_options(req), first)
         typed = valid = 0
         async for part in st.staged_parts(idle):
             typed, valid = typed + part.typed, valid + part.valid
@@ -208,7 +205,7 @@ class SyncEngine:
             counts.events,
         )
         res.unchanged = skipped + valid - res.created - res.updated
-        return res, writer
+        return res
 
     def _write_options(self, req: SyncRequest) -> WriteOptions:
         cfg = self.config

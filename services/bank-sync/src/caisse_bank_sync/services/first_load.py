@@ -1,9 +1,9 @@
 # ruff: noqa: S608  -- identifiers come from the entity specs and the catalogue; values are bound.
-"""First load of an empty table: claim it against other writers, build its secondary indexes last.
+"""First load of an empty table: claim it against other writers, build its indexes last.
 
 A plain INSERT into a table known to be empty skips conflict arbitration; building the
-secondary indexes once the rows are in (a sort each, with parallel workers) costs a fraction of
-maintaining them row by row (PK + 2 indexes: about 1.5x the heap insert alone).
+primary key and secondary indexes once the rows are in (a sort each, with parallel workers)
+costs a fraction of maintaining them row by row (PK + 2 indexes: about 1.5x the heap insert).
 """
 
 from __future__ import annotations
@@ -38,29 +38,41 @@ async def claim_empty(conn: Any, table: str) -> bool:
 
 
 async def defer_indexes(conn: Any, entity: str, lock_timeout_ms: int) -> tuple[str, ...]:
-    """Drop the secondary (non-unique) indexes of a claimed empty table; returns the CREATE
-    INDEX statements (same names and definitions) that rebuild them, none when kept.
+    """Drop the primary key and secondary indexes of a claimed empty table; returns the
+    statements (same names and definitions) that rebuild them, none when kept.
 
+    Building the primary key once the rows are in costs about a third of maintaining it row
+    by row; the extract's duplicate keys are quarantined before any row is written, so the
+    build cannot meet one (if it did, the sync would fail and roll back whole).
     Dropping takes ACCESS EXCLUSIVE: readers of the (still empty) table then wait for the
     sync's commit instead of reading nothing. A reader already inside the table holds the
     drop back; after ``lock_timeout_ms`` the indexes are kept and maintained row by row.
     """
+    table = f"{SCHEMA}.{entity}"
+    pks = await conn.fetch(
+        "SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint"
+        " WHERE conrelid = $1::regclass AND contype = 'p'",
+        table,
+    )
     rows = await conn.fetch(
         "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,"
         " pg_get_indexdef(i.indexrelid) AS ddl FROM pg_index i"
         " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE i.indrelid = $1::regclass AND NOT i.indisunique ORDER BY c.relname",
-        f"{SCHEMA}.{entity}",
+        table,
     )
-    if not rows:
+    drops = [f"ALTER TABLE {table} DROP CONSTRAINT {pk['name']}" for pk in pks]
+    if rows:
+        drops.append(f"DROP INDEX {', '.join(r['name'] for r in rows)}")
+    if not drops:
         return ()
-    names = ", ".join(r["name"] for r in rows)
     try:
         await conn.execute(
-            f"SAVEPOINT defer; SET LOCAL lock_timeout = {int(lock_timeout_ms)}; DROP INDEX {names}"
+            f"SAVEPOINT defer; SET LOCAL lock_timeout = {int(lock_timeout_ms)}; {'; '.join(drops)}"
         )
     except asyncpg.LockNotAvailableError:
         await conn.execute("ROLLBACK TO SAVEPOINT defer; RELEASE SAVEPOINT defer")
         return ()
     await conn.execute("RELEASE SAVEPOINT defer; SET LOCAL lock_timeout TO DEFAULT")
-    return tuple(r["ddl"] for r in rows)
+    rebuild_pk = [f"ALTER TABLE {table} ADD CONSTRAINT {pk['name']} {pk['ddl']}" for pk in pks]
+    return (*rebuild_pk, *(r["ddl"] for r in rows))

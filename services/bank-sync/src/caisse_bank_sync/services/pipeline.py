@@ -54,6 +54,8 @@ class StagedPart:
     typed: int
     valid: int
     events: asyncio.Future[Records] | None = None
+    # Keys of the valid rows, read by staging for a table claimed empty (all of them new).
+    keys: list[str] | None = None
 
 
 @dataclass
@@ -260,6 +262,9 @@ class Stager:
             await conn.execute(q.mark_duplicates(spec, part), dups)
             added = await conn.execute(q.add_unchanged_duplicates(spec, part, pages), dups)
             typed += int(added.split()[-1])
+        if spec.name in self.claimed:  # every valid row is new: its key is all the sync needs
+            keys = list(await conn.fetchval(q.valid_keys(spec, part)))
+            return StagedPart(part, typed, len(keys), keys=keys)
         valid = await conn.fetchval(f"SELECT count(*) FROM {q.typed_table(spec, part)} WHERE reason IS NULL")
         return StagedPart(part, typed, valid)
 

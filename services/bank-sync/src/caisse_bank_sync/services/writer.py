@@ -61,16 +61,22 @@ class EntityWriter:
         self.created: list[str] = []
         self.updated: list[str] = []
         self.events = 0
-        # Delinquency events still being encoded: COPYed last (``copy_late_events``).
+        # Delinquency events of written parts, encoded in a thread: COPYed while the sync waits
+        # for the next part (``copy_ready_events``), the rest last (``copy_late_events``).
         self.late: list[asyncio.Future[Records]] = []
+        self.late_copied = 0
 
     async def write(self, conn: Any, part: StagedPart) -> None:
         """Write one part's valid rows (the table is claimed at the first part)."""
         if not self.started and self.first and self.opts.defer_indexes:
             self.deferred = await defer_indexes(conn, self.spec.name, self.opts.index_lock_timeout_ms)
         self.started = True
-        build = q.insert_new if self.first else q.upsert
-        created, updated, rows = await self._keys(conn, build(self.spec, part.part, self.extra))
+        if self.first and part.keys is not None and not self.extra:  # no RETURNING to decode
+            await conn.execute(q.insert_new(self.spec, part.part, None), self.opts.source, self.opts.job_id)
+            created, updated, rows = part.keys, [], []
+        else:
+            build = q.insert_new if self.first else q.upsert
+            created, updated, rows = await self._keys(conn, build(self.spec, part.part, self.extra))
         if part.events is not None:  # read before this write changed the loans
             self.late.append(part.events)
         if part.valid > len(created) + len(updated):  # same values from other text: keep the hash
@@ -91,15 +97,24 @@ class EntityWriter:
         self.events += await self._entity_events(conn, stale)
         return WriteCounts(len(self.created), len(self.updated), len(stale), self.events)
 
-    async def copy_late_events(self, conn: Any) -> int:
-        """COPY the delinquency events, as late in the transaction as possible: their encoding
-        (a thread) then overlaps the writes. Other events of a loan go to other topics, so
-        their order relative to these carries no meaning for consumers."""
-        copied = 0
-        for fut in self.late:
-            copied += await copy_events(conn, await fut)
-        self.late.clear()
+    async def copy_ready_events(self, conn: Any) -> bool:
+        """COPY the delinquency events already encoded (parts in order); whether any were.
+
+        Other events of a loan go to other topics, so their order relative to these carries
+        no meaning for consumers."""
+        copied = False
+        while self.late and self.late[0].done():
+            self.late_copied += await copy_events(conn, self.late.pop(0).result())
+            copied = True
         return copied
+
+    async def copy_late_events(self, conn: Any) -> int:
+        """COPY the delinquency events left (waiting for their encoding); returns how many
+        this writer COPYed in all."""
+        for fut in self.late:
+            self.late_copied += await copy_events(conn, await fut)
+        self.late.clear()
+        return self.late_copied
 
     def chores(self) -> list[str]:
         """Statements a first load leaves for later in the same transaction (the sync runs them
