@@ -71,9 +71,12 @@ class EntityWriter:
         if not self.started and self.first and self.opts.defer_indexes:
             self.deferred = await defer_indexes(conn, self.spec.name, self.opts.index_lock_timeout_ms)
         self.started = True
+        created: list[str]
+        updated: list[str] = []
+        rows: list[Any] = []
         if self.first and part.keys is not None and not self.extra:  # no RETURNING to decode
             await conn.execute(q.insert_new(self.spec, part.part, None), self.opts.source, self.opts.job_id)
-            created, updated, rows = part.keys, [], []
+            created = part.keys
         else:
             build = q.insert_new if self.first else q.upsert
             created, updated, rows = await self._keys(conn, build(self.spec, part.part, self.extra))
