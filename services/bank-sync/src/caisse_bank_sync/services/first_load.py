@@ -8,11 +8,14 @@ costs a fraction of maintaining them row by row (PK + 2 indexes: about 1.5x the 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import asyncpg
 
 from caisse_bank_sync.config import SCHEMA
+
+log = logging.getLogger("caisse.bank_sync.first_load")
 
 # Index builds of a million-row table sort in memory rather than in temporary files.
 BUILD_MEM = "256MB"  # maintenance_work_mem of the sync's transaction
@@ -72,7 +75,9 @@ async def defer_indexes(conn: Any, entity: str, lock_timeout_ms: int) -> tuple[s
         )
     except asyncpg.LockNotAvailableError:
         await conn.execute("ROLLBACK TO SAVEPOINT defer; RELEASE SAVEPOINT defer")
+        log.warning("first load of %s keeps its indexes: a reader is inside the table", table)
         return ()
     await conn.execute("RELEASE SAVEPOINT defer; SET LOCAL lock_timeout TO DEFAULT")
+    log.info("first load of %s: primary key and %d indexes rebuilt before commit", table, len(rows))
     rebuild_pk = [f"ALTER TABLE {table} ADD CONSTRAINT {pk['name']} {pk['ddl']}" for pk in pks]
     return (*rebuild_pk, *(r["ddl"] for r in rows))

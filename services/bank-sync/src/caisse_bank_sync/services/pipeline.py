@@ -217,8 +217,11 @@ class Stager:
 
     async def find_duplicates(self, conn: Any, st: EntityStage) -> list[str]:
         """Keys present more than once in the raw extract (every occurrence is quarantined)."""
-        # A hash aggregate over every key: in memory, with the second core's help.
-        await conn.execute(f"SET LOCAL work_mem = '{DUP_WORK_MEM}'; {FAVOUR_PARALLEL}")
+        # A hash aggregate over every key, in memory. On a first load the other connection
+        # is typing a part meanwhile: parallel workers would only add their overhead to the
+        # CPU both need (serial here, measured 0.4 core-s less per million keys).
+        helped = "" if st.spec.name in self.claimed else FAVOUR_PARALLEL
+        await conn.execute(f"SET LOCAL work_mem = '{DUP_WORK_MEM}'; {helped}")
         dups = [r["dk"] for r in await conn.fetch(q.duplicate_keys(st.spec))]
         await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'; {NEUTRAL_PARALLEL}")
         return dups
