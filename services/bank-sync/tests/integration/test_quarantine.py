@@ -104,6 +104,28 @@ async def test_money_is_converted_exactly_by_currency_exponent(h: Harness) -> No
     assert rows[synthetic.account(2)]["outstanding_principal"] == 9223372036854775807
 
 
+async def test_codes_are_upper_cased_in_ascii_and_values_trimmed(h: Harness) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
+    synthetic.write_rows(
+        "T24",
+        folder,
+        "loan",
+        [
+            _loan(0, currency="eur", status="active", product_code="  pl-\u00e9 "),
+            _loan(1, currency="Xof", status="Closed"),
+        ],
+        append=False,
+    )
+    job, _ = await h.sync()
+    assert job["status"] == "COMPLETED" and job["entities_created"] == 7
+    rows = {r["account_number"]: r for r in await h.table("loan")}
+    first, second = rows[synthetic.account(0)], rows[synthetic.account(1)]
+    # ASCII letters only: the same on any server, whatever its locale.
+    assert (first["currency"], first["status"], first["product_code"]) == ("EUR", "ACTIVE", "PL-\u00e9")
+    assert (second["currency"], second["status"]) == ("XOF", "CLOSED")
+
+
 async def test_referential_integrity_errors_are_reported(h: Harness) -> None:
     folder = h.folder / "T24"
     synthetic.generate("T24", folder, customers=3, loans=0, entities=["customer"])

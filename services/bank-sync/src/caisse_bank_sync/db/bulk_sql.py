@@ -153,9 +153,14 @@ def add_unchanged_duplicates(spec: EntitySpec, part: int, pages: PageRange | Non
 
 
 def norm(f: Field, alias: str = "r") -> str:
-    """Normalised text of a staged value (already trimmed, blank as NULL): codes upper-cased."""
+    """Normalised text of a staged value (already trimmed, blank as NULL): codes upper-cased.
+
+    Codes are ASCII identifiers: upper-cased under the "C" collation they come out the same on
+    any server whatever its locale, at half the cost of the locale's rules (letters outside
+    ASCII are kept as written). Relabelled to the default collation, as the tables' columns.
+    """
     expr = f"{alias}.{f.name}"
-    return f"upper({expr})" if f.kind is Kind.CODE else expr
+    return f'(upper({expr} COLLATE "C") COLLATE "default")' if f.kind is Kind.CODE else expr
 
 
 def _field_checks(spec: EntitySpec, f: Field) -> list[tuple[str, str]]:
