@@ -126,6 +126,36 @@ async def test_codes_are_upper_cased_in_ascii_and_values_trimmed(h: Harness) -> 
     assert (second["currency"], second["status"]) == ("XOF", "CLOSED")
 
 
+async def test_amount_and_length_edge_cases(h: Harness) -> None:
+    not_decimal = "outstanding_interest is not a non-negative decimal amount"
+    cases = [  # (outstanding_interest, product_code, expected reason or None when the row loads)
+        ("-5", "P", not_decimal),
+        ("+5", "P", not_decimal),
+        (".5", "P", not_decimal),
+        ("NaN", "P", not_decimal),
+        ("Infinity", "P", not_decimal),
+        ("12abc", "P", not_decimal),
+        ("1e3", "P", None),  # numeric notation, a whole amount: 1000
+        ("007", "P", None),
+        ("5", "\u00e9" * 32, None),  # 32 characters in 64 bytes: not too long
+        ("5", "\u00e9" * 33, "product_code longer than 32 characters"),
+        ("5", "P" * 33, "product_code longer than 32 characters"),
+    ]
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
+    rows = [_loan(j, outstanding_interest=a, product_code=p) for j, (a, p, _) in enumerate(cases)]
+    synthetic.write_rows("T24", folder, "loan", rows, append=False)
+    job, _ = await h.sync()
+    assert job["status"] == "COMPLETED"
+    errors = await h.rows("SELECT line, reason FROM bank_sync.sync_error WHERE entity_type = 'loan'")
+    by_line = {e["line"]: e["reason"] for e in errors}
+    assert by_line == {j + 2: r for j, (_, _, r) in enumerate(cases) if r is not None}
+    loans = {r["account_number"]: r for r in await h.table("loan")}
+    assert loans[synthetic.account(6)]["outstanding_interest"] == 1000
+    assert loans[synthetic.account(7)]["outstanding_interest"] == 7
+    assert loans[synthetic.account(8)]["product_code"] == "\u00e9" * 32
+
+
 async def test_referential_integrity_errors_are_reported(h: Harness) -> None:
     folder = h.folder / "T24"
     synthetic.generate("T24", folder, customers=3, loans=0, entities=["customer"])

@@ -7,6 +7,7 @@ Identifiers come only from the entity specs (never from input), so string buildi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.domain.entities import CURRENCY_EXPONENTS, EntitySpec, Field, Kind
@@ -172,7 +173,9 @@ def _field_checks(spec: EntitySpec, f: Field) -> list[tuple[str, str]]:
         checks.append((f"{v} IS NULL", f"missing {label} {f.name}"))
     if f.kind in (Kind.TEXT, Kind.CODE):
         limit = 32 if f.kind is Kind.CODE else f.max_len
-        checks.append((f"length({v}) > {limit}", f"{f.name} longer than {limit} characters"))
+        # octet_length is O(1) and bounds length (characters) from above: most values stop there.
+        too_long = f"octet_length({v}) > {limit} AND length({v}) > {limit}"
+        checks.append((too_long, f"{f.name} longer than {limit} characters"))
     elif f.kind is Kind.INT:
         checks.append((f"{v}__v IS NULL AND {v} IS NOT NULL", f"{f.name} is not an integer"))
         checks.append((f"{v}__v < 0", f"{f.name} is negative"))
@@ -185,13 +188,13 @@ def _field_checks(spec: EntitySpec, f: Field) -> list[tuple[str, str]]:
         checks.append(
             (
                 f"{v} IS NOT NULL AND (({i} IS NULL AND {m} IS NULL)"
-                f" OR left({v}, 1) NOT BETWEEN '0' AND '9')",
+                f" OR ascii({v}) NOT BETWEEN 48 AND 57)",  # first character a digit
                 f"{f.name} is not a non-negative decimal amount",
             )
         )
         minor = f"({m} * factor)"
         checks.append((f"{minor} <> trunc({minor})", f"{f.name} has more decimals than the currency allows"))
-        checks.append((f"{i} > {BIGINT_MAX} / ifactor OR {minor} > {BIGINT_MAX}", f"{f.name} overflows"))
+        checks.append((f"{i} > maxmajor OR {minor} > {BIGINT_MAX}", f"{f.name} overflows"))
     return checks
 
 
@@ -203,18 +206,30 @@ def reason_expr(spec: EntitySpec) -> str:
         whens.append((f"{spec.currency_field} IS NOT NULL AND factor IS NULL", "unknown currency"))
     for f in spec.fields:
         whens.extend(_field_checks(spec, f))
-    body = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in whens)
+    # A key's own "missing" check repeats the one above: the first of each condition decides.
+    first: dict[str, str] = {}
+    for cond, reason in whens:
+        first.setdefault(cond, reason)
+    body = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in first.items())
     return f"CASE {body} END"
 
 
 def currency_factors(spec: EntitySpec) -> str:
     """``factor`` and ``ifactor``: 10^exponent of the row's currency (numeric and bigint; NULL
-    for an unknown one). A CASE on the code costs a fifth of a join with the currency list."""
+    for an unknown one), ``maxmajor``: the largest whole amount whose minor units fit a bigint.
+    A CASE on the code costs a fifth of a join with the currency list."""
     if not spec.currency_field:
-        return "NULL::numeric AS factor, NULL::bigint AS ifactor"
+        return "NULL::numeric AS factor, NULL::bigint AS ifactor, NULL::bigint AS maxmajor"
     cur = norm(next(f for f in spec.fields if f.name == spec.currency_field))
-    whens = " ".join(f"WHEN '{c}' THEN {10**e}" for c, e in CURRENCY_EXPONENTS.items())
-    return f"CASE {cur} {whens} END::numeric AS factor, CASE {cur} {whens} END::bigint AS ifactor"
+
+    def case(value: Callable[[int], int], cast: str) -> str:
+        whens = " ".join(f"WHEN '{c}' THEN {value(e)}" for c, e in CURRENCY_EXPONENTS.items())
+        return f"CASE {cur} {whens} END::{cast}"
+
+    return (
+        f"{case(lambda e: 10**e, 'numeric')} AS factor, {case(lambda e: 10**e, 'bigint')} AS ifactor,"
+        f" {case(lambda e: BIGINT_MAX // 10**e, 'bigint')} AS maxmajor"
+    )
 
 
 def sql_type(f: Field) -> str:
@@ -239,7 +254,7 @@ def cast_expr(f: Field) -> str:
     if f.kind is Kind.MONEY:
         i, minor = f"{v}__int", f"({v}__dec * factor)"
         return (
-            f"CASE WHEN {i} BETWEEN -({BIGINT_MAX} / ifactor) AND {BIGINT_MAX} / ifactor"
+            f"CASE WHEN {i} BETWEEN -maxmajor AND maxmajor"
             f" THEN {i} * ifactor WHEN abs({minor}) <= {BIGINT_MAX} THEN {minor}::bigint END"
         )
     return f"{v}__v"
