@@ -23,6 +23,15 @@ def _loan(j: int, **over: str) -> dict[str, str]:
     return {**synthetic.loan_row(j, 5), **over}
 
 
+async def _sync_loans(h: Harness, loans: list[dict[str, str]]) -> tuple[dict, dict[str, dict]]:
+    """Sync 5 customers and these loans; the job and the loan table by account number."""
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
+    synthetic.write_rows("T24", folder, "loan", loans, append=False)
+    job, _ = await h.sync()
+    return job, {r["account_number"]: r for r in await h.table("loan")}
+
+
 def _line(values: dict[str, str]) -> bytes:
     from caisse_bank_sync.domain.entities import LOAN
 
@@ -77,12 +86,8 @@ async def test_bad_rows_are_quarantined_and_good_rows_load(
 
 
 async def test_money_is_converted_exactly_by_currency_exponent(h: Harness) -> None:
-    folder = h.folder / "T24"
-    synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
-    synthetic.write_rows(
-        "T24",
-        folder,
-        "loan",
+    _, rows = await _sync_loans(
+        h,
         [
             _loan(0, currency="EUR", outstanding_principal="1234.56", original_amount="0.10"),
             _loan(1, currency="EUR", outstanding_principal="1.005"),
@@ -94,10 +99,7 @@ async def test_money_is_converted_exactly_by_currency_exponent(h: Harness) -> No
                 outstanding_penalties="0",
             ),
         ],
-        append=False,
     )
-    await h.sync()
-    rows = {r["account_number"]: r for r in await h.table("loan")}
     assert rows[synthetic.account(0)]["outstanding_principal"] == 123456
     assert rows[synthetic.account(0)]["original_amount"] == 10
     assert synthetic.account(1) not in rows
@@ -105,21 +107,14 @@ async def test_money_is_converted_exactly_by_currency_exponent(h: Harness) -> No
 
 
 async def test_codes_are_upper_cased_in_ascii_and_values_trimmed(h: Harness) -> None:
-    folder = h.folder / "T24"
-    synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
-    synthetic.write_rows(
-        "T24",
-        folder,
-        "loan",
+    job, rows = await _sync_loans(
+        h,
         [
             _loan(0, currency="eur", status="active", product_code="  pl-\u00e9 "),
             _loan(1, currency="Xof", status="Closed"),
         ],
-        append=False,
     )
-    job, _ = await h.sync()
     assert job["status"] == "COMPLETED" and job["entities_created"] == 7
-    rows = {r["account_number"]: r for r in await h.table("loan")}
     first, second = rows[synthetic.account(0)], rows[synthetic.account(1)]
     # ASCII letters only: the same on any server, whatever its locale.
     assert (first["currency"], first["status"], first["product_code"]) == ("EUR", "ACTIVE", "PL-\u00e9")
@@ -141,16 +136,12 @@ async def test_amount_and_length_edge_cases(h: Harness) -> None:
         ("5", "\u00e9" * 33, "product_code longer than 32 characters"),
         ("5", "P" * 33, "product_code longer than 32 characters"),
     ]
-    folder = h.folder / "T24"
-    synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])
     rows = [_loan(j, outstanding_interest=a, product_code=p) for j, (a, p, _) in enumerate(cases)]
-    synthetic.write_rows("T24", folder, "loan", rows, append=False)
-    job, _ = await h.sync()
+    job, loans = await _sync_loans(h, rows)
     assert job["status"] == "COMPLETED"
     errors = await h.rows("SELECT line, reason FROM bank_sync.sync_error WHERE entity_type = 'loan'")
     by_line = {e["line"]: e["reason"] for e in errors}
     assert by_line == {j + 2: r for j, (_, _, r) in enumerate(cases) if r is not None}
-    loans = {r["account_number"]: r for r in await h.table("loan")}
     assert loans[synthetic.account(6)]["outstanding_interest"] == 1000
     assert loans[synthetic.account(7)]["outstanding_interest"] == 7
     assert loans[synthetic.account(8)]["product_code"] == "\u00e9" * 32
