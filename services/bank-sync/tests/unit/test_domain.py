@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 
 import pytest
-from caisse_bank_sync.db.outbox_copy import uuid4_strings
+from caisse_bank_sync.db.outbox_copy import uuid7_strings
 from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.events import entity_updated_payloads
 from caisse_bank_sync.domain.layouts import LAYOUTS, layout
@@ -105,9 +106,14 @@ def test_only_blocks_without_blanks_at_field_edges_count_as_trimmed() -> None:
     assert trimmed(b"C1,A|B\n", b"|")
 
 
-def test_bulk_event_ids_are_distinct_random_uuids() -> None:
-    ids = uuid4_strings(2000)
+def test_bulk_event_ids_are_distinct_time_ordered_uuids() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = uuid7_strings(2000)
+    after = time.time_ns() // 1_000_000
     parsed = [uuid.UUID(i) for i in ids]
     assert len(set(ids)) == 2000 and all(str(u) == i for u, i in zip(parsed, ids, strict=True))
-    assert {u.version for u in parsed} == {4} and {u.variant for u in parsed} == {uuid.RFC_4122}
-    assert uuid4_strings(0) == []
+    assert {u.version for u in parsed} == {7} and {u.variant for u in parsed} == {uuid.RFC_4122}
+    assert all(before <= u.int >> 80 <= after for u in parsed)  # the millisecond timestamp
+    assert ids == sorted(ids)  # increasing within the batch (index inserts at its right edge)
+    assert set(uuid7_strings(2000)).isdisjoint(ids)
+    assert uuid7_strings(0) == []

