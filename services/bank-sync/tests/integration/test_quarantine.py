@@ -184,6 +184,30 @@ async def test_referential_integrity_errors_are_reported(h: Harness) -> None:
     assert len(await h.table("loan")) == 1  # reported, still loaded
 
 
+async def test_a_reload_reports_the_dangling_references_of_the_rows_it_wrote(h: Harness) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=3, loans=0, entities=["customer"])
+    loans = [_loan(j, cif=synthetic.cif(j % 3)) for j in range(25)]
+    loans[1] = _loan(1, cif="CIF_GHOST")
+    synthetic.write_rows("T24", folder, "loan", loans, append=False)
+    first, _ = await h.sync()
+    # The reload changes loan 2 to a missing customer and leaves loan 1 (already reported) as
+    # is: one row written out of 25, found through the typed table (a first load scans).
+    loans[2] = _loan(2, cif="CIF_GONE")
+    synthetic.write_rows("T24", folder, "loan", loans, append=False)
+    job, result = await h.sync()
+    assert job["status"] == "COMPLETED" and job["entities_updated"] == 1
+    assert result is not None and result.integrity_errors == 1
+    errs = await h.rows(
+        "SELECT job_id, natural_key, reason FROM bank_sync.sync_error WHERE kind = 'INTEGRITY'"
+        " ORDER BY created_at, natural_key"
+    )
+    assert [(e["job_id"], e["natural_key"], e["reason"]) for e in errs] == [
+        (first["id"], synthetic.account(1), "references missing customer CIF_GHOST"),
+        (job["id"], synthetic.account(2), "references missing customer CIF_GONE"),
+    ]
+
+
 async def test_missing_column_fails_the_sync_cleanly(h: Harness) -> None:
     folder = h.folder / "T24"
     folder.mkdir(parents=True)

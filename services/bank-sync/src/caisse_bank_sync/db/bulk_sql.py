@@ -488,11 +488,23 @@ WHERE s.reason IS NULL AND width_bucket(coalesce(s.days_past_due, 0), $1::int[])
               ELSE width_bucket(coalesce(l.days_past_due, 0), $1::int[]) END"""
 
 
-def dangling_references(spec: EntitySpec) -> list[tuple[str, str]]:
+def dangling_references(spec: EntitySpec, parts: int | None = None) -> list[tuple[str, str]]:
     """(SQL, target) per soft reference: rows of this entity pointing at a missing target.
 
-    Parameter: $1 job id (only rows touched by this job are checked).
+    Only rows written by this job are checked: found by a scan on the job id (``parts`` None:
+    a first load wrote every row), or by joining the ``parts`` typed tables' valid rows (a
+    reload: the rows it wrote are among them, usually a small share of the table).
+    Parameter: $1 job id.
     """
+    if parts is None:
+        rows = f"{SCHEMA}.{spec.name} t"
+    else:
+        match = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
+        keys = ", ".join(spec.key)
+        typed = " UNION ALL ".join(
+            f"SELECT {keys} FROM {typed_table(spec, p)} WHERE reason IS NULL" for p in range(parts)
+        )
+        rows = f"({typed}) s JOIN {SCHEMA}.{spec.name} t ON {match}"
     out = []
     for ref in spec.references:
         present = " AND ".join(f"t.{a} IS NOT NULL" for a in ref.fields)
@@ -502,7 +514,7 @@ def dangling_references(spec: EntitySpec) -> list[tuple[str, str]]:
         out.append(
             (
                 f"""
-SELECT {key} AS nk, {refkey} AS ref FROM {SCHEMA}.{spec.name} t
+SELECT {key} AS nk, {refkey} AS ref FROM {rows}
 WHERE t.last_sync_job_id = $1 AND NOT t.is_stale AND {present}
   AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.{ref.target} p WHERE {match})""",
                 ref.target,

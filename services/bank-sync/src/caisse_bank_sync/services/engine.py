@@ -156,7 +156,7 @@ class SyncEngine:
             await _settle(ahead, stages)
         while await idle():
             pass
-        result.integrity_errors = await self._check_integrity(conn, req, names)
+        result.integrity_errors = await self._check_integrity(conn, req, stages, result.entities)
         for entity, writer in zip(result.entities, writers, strict=True):
             entity.events += await writer.copy_late_events(conn)
         await conn.execute(f"DROP SCHEMA {staging} CASCADE")
@@ -259,11 +259,19 @@ class SyncEngine:
 
         return asyncio.ensure_future(asyncio.to_thread(encode))
 
-    async def _check_integrity(self, conn: Any, req: SyncRequest, names: list[str]) -> int:
-        """Report rows of this job whose soft references point at missing records."""
+    async def _check_integrity(
+        self, conn: Any, req: SyncRequest, stages: list[EntityStage], counts: list[EntityResult]
+    ) -> int:
+        """Report rows of this job whose soft references point at missing records: none to
+        check when it wrote none; a few (under 1 in 20 of the extract) are found through the
+        typed tables by key, more by a scan (index lookups cost ~8 µs a row, a scan ~0.4)."""
         total = 0
-        for name in names:
-            for sql, target in q.dangling_references(ENTITIES[name]):
+        for st, res in zip(stages, counts, strict=True):
+            name, written = st.spec.name, res.created + res.updated
+            if not written:
+                continue
+            parts = len(st.parts) if written * 20 < res.processed else None
+            for sql, target in q.dangling_references(st.spec, parts):
                 total += await conn.fetchval(
                     f"WITH ins AS (INSERT INTO {SCHEMA}.sync_error (job_id, source_system,"
                     " entity_type, kind, natural_key, reason)"
