@@ -220,6 +220,25 @@ async def test_first_load_rebuilds_the_indexes_it_deferred(pg, tmp_path: Path) -
         await h.db.dispose()
 
 
+async def test_a_primary_key_that_a_foreign_key_references_is_kept(pg, tmp_path: Path) -> None:
+    h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
+    try:
+        async with h.db.unit_of_work() as s:  # e.g. a reporting table of the bank's own
+            await s.execute(
+                text(
+                    "CREATE TABLE public.loan_note (account_number varchar(32)"
+                    " REFERENCES bank_sync.loan (account_number), note text)"
+                )
+            )
+        before = await _indexes(h)
+        _extract(h.folder / "T24")
+        job, _ = await h.sync()
+        assert job["status"] == "COMPLETED"
+        assert await _indexes(h) == before  # the secondary indexes still deferred and rebuilt
+    finally:
+        await h.db.dispose()
+
+
 async def test_a_reader_inside_the_empty_table_keeps_its_indexes_maintained(
     pg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

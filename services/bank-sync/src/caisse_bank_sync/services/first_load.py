@@ -52,9 +52,13 @@ async def defer_indexes(conn: Any, entity: str, lock_timeout_ms: int) -> tuple[s
     drop back; after ``lock_timeout_ms`` the indexes are kept and maintained row by row.
     """
     table = f"{SCHEMA}.{entity}"
+    # Kept: a primary key that a foreign key references (it cannot be dropped), or that is the
+    # table's replica identity by name (a rebuilt one would no longer be).
     pks = await conn.fetch(
-        "SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint"
-        " WHERE conrelid = $1::regclass AND contype = 'p'",
+        "SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint k"
+        " WHERE conrelid = $1::regclass AND contype = 'p' AND NOT EXISTS (SELECT FROM pg_constraint f"
+        " WHERE f.contype = 'f' AND f.confrelid = k.conrelid)"
+        " AND (SELECT relreplident FROM pg_class WHERE oid = k.conrelid) = 'd'",
         table,
     )
     rows = await conn.fetch(
@@ -78,6 +82,6 @@ async def defer_indexes(conn: Any, entity: str, lock_timeout_ms: int) -> tuple[s
         log.warning("first load of %s keeps its indexes: a reader is inside the table", table)
         return ()
     await conn.execute("RELEASE SAVEPOINT defer; SET LOCAL lock_timeout TO DEFAULT")
-    log.info("first load of %s: primary key and %d indexes rebuilt before commit", table, len(rows))
+    log.info("first load of %s: %d key and %d indexes rebuilt before commit", table, len(pks), len(rows))
     rebuild_pk = [f"ALTER TABLE {table} ADD CONSTRAINT {pk['name']} {pk['ddl']}" for pk in pks]
     return (*rebuild_pk, *(r["ddl"] for r in rows))
