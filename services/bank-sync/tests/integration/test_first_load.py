@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from caisse_bank_sync import synthetic
-from caisse_bank_sync.db import bulk_sql
+from caisse_bank_sync.db import write_sql
 from caisse_bank_sync.domain.entities import LOAN
 from caisse_bank_sync.services import pipeline
 from caisse_bank_sync.services.engine import SyncEngine
@@ -81,13 +81,13 @@ async def _run(
     h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path / name)
     _extract(h.folder / "T24")
     calls: list[str] = []
-    real = bulk_sql.insert_new
+    real = write_sql.insert_new
 
     def spy(spec: Any, part: int, returning: tuple[str, ...] = ()) -> str:
         calls.append(spec.name)
         return real(spec, part, returning)
 
-    monkeypatch.setattr(bulk_sql, "insert_new", spy)
+    monkeypatch.setattr(write_sql, "insert_new", spy)
     try:
         if seeded:
             await _seed_other_source(h)
@@ -158,9 +158,9 @@ async def test_an_active_writer_sends_the_first_load_down_the_upsert_path(
 ) -> None:
     h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
     calls: list[str] = []
-    real = bulk_sql.insert_new
+    real = write_sql.insert_new
     monkeypatch.setattr(
-        bulk_sql, "insert_new", lambda spec, p, r=(): calls.append(spec.name) or real(spec, p, r)
+        write_sql, "insert_new", lambda spec, p, r=(): calls.append(spec.name) or real(spec, p, r)
     )
     try:
         synthetic.generate("T24", h.folder / "T24", customers=3, loans=4, seed=2, entities=ENTITIES)
@@ -244,9 +244,9 @@ async def test_a_reader_inside_the_empty_table_keeps_its_indexes_maintained(
 ) -> None:
     h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path, first_load_index_lock_timeout_ms=200)
     calls: list[str] = []
-    real = bulk_sql.insert_new
+    real = write_sql.insert_new
     monkeypatch.setattr(
-        bulk_sql, "insert_new", lambda spec, p, r=(): calls.append(spec.name) or real(spec, p, r)
+        write_sql, "insert_new", lambda spec, p, r=(): calls.append(spec.name) or real(spec, p, r)
     )
     try:
         before = await _indexes(h)

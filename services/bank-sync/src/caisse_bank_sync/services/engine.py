@@ -17,6 +17,7 @@ from typing import Any
 
 from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.db import bulk_sql as q
+from caisse_bank_sync.db import write_sql as w
 from caisse_bank_sync.db.outbox_copy import encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.delinquency import Buckets
@@ -259,7 +260,7 @@ class SyncEngine:
         connection: its snapshot is at least as recent); their events are encoded in a thread
         while the sync's connection writes, and COPYed to the outbox after the part's upsert.
         """
-        rows = await conn.fetch(q.delinquency_changes(part, target), list(self.config.buckets.thresholds))
+        rows = await conn.fetch(w.delinquency_changes(part, target), list(self.config.buckets.thresholds))
         buckets = self.config.buckets
 
         def encode() -> Records:
@@ -280,7 +281,7 @@ class SyncEngine:
             if not written:
                 continue
             parts = len(st.parts) if written * 20 < res.processed else None
-            for i, (sql, target) in enumerate(q.dangling_references(st.spec, parts)):
+            for i, (sql, target) in enumerate(w.dangling_references(st.spec, parts)):
                 total += await self._record_dangling(conn, req, name, f"{name}_{i}", sql, target)
         return total
 

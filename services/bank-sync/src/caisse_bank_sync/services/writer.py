@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from caisse_bank_sync.config import SCHEMA
-from caisse_bank_sync.db import bulk_sql as q
+from caisse_bank_sync.db import write_sql as q
 from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.entities import EntitySpec, SyncMode
