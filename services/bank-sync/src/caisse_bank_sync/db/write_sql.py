@@ -7,6 +7,8 @@ Identifiers come only from the entity specs (never from input), so string buildi
 
 from __future__ import annotations
 
+import uuid
+
 from caisse_bank_sync.config import SCHEMA
 from caisse_bank_sync.db.bulk_sql import key_text, norm, raw_table, typed_table
 from caisse_bank_sync.domain.entities import EntitySpec
@@ -122,13 +124,15 @@ WHERE s.reason IS NULL AND width_bucket(coalesce(s.days_past_due, 0), $1::int[])
               ELSE width_bucket(coalesce(l.days_past_due, 0), $1::int[]) END"""
 
 
-def dangling_references(spec: EntitySpec, parts: int | None = None) -> list[tuple[str, str]]:
+def dangling_references(
+    spec: EntitySpec, job_id: uuid.UUID, parts: int | None = None
+) -> list[tuple[str, str]]:
     """(SQL, target) per soft reference: rows of this entity pointing at a missing target.
 
-    Only rows written by this job are checked: found by a scan on the job id (``parts`` None:
-    a first load wrote every row), or by joining the ``parts`` typed tables' valid rows (a
-    reload: the rows it wrote are among them, usually a small share of the table).
-    Parameter: $1 job id.
+    Only rows written by job ``job_id`` are checked: found by a scan on the job id (``parts``
+    None: a first load wrote every row), or by joining the ``parts`` typed tables' valid rows
+    (a reload: the rows it wrote are among them, usually a small share of the table). The id
+    is inlined (a UUID of ours): the query is run by CREATE TABLE AS, which takes no parameters.
     """
     if parts is None:
         rows = f"{SCHEMA}.{spec.name} t"
@@ -149,7 +153,7 @@ def dangling_references(spec: EntitySpec, parts: int | None = None) -> list[tupl
             (
                 f"""
 SELECT {key} AS nk, {refkey} AS ref FROM {rows}
-WHERE t.last_sync_job_id = $1 AND NOT t.is_stale AND {present}
+WHERE t.last_sync_job_id = '{job_id}'::uuid AND NOT t.is_stale AND {present}
   AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.{ref.target} p WHERE {match})""",
                 ref.target,
             )

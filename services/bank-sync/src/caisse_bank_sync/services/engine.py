@@ -24,14 +24,13 @@ from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.entities import ENTITIES, SyncMode
 from caisse_bank_sync.services.first_load import BUILD_MEM, claim_empty
 from caisse_bank_sync.services.pipeline import (
-    FAVOUR_PARALLEL,
-    NEUTRAL_PARALLEL,
     WORK_MEM,
     EntityStage,
     IdleFn,
     Records,
     StageConnFn,
     Stager,
+    parallel_favoured,
 )
 from caisse_bank_sync.services.writer import EntityWriter, WriteOptions
 from caisse_bank_sync.sources.base import Connector
@@ -281,7 +280,7 @@ class SyncEngine:
             if not written:
                 continue
             parts = len(st.parts) if written * 20 < res.processed else None
-            for i, (sql, target) in enumerate(w.dangling_references(st.spec, parts)):
+            for i, (sql, target) in enumerate(w.dangling_references(st.spec, req.job_id, parts)):
                 total += await self._record_dangling(conn, req, name, f"{name}_{i}", sql, target)
         return total
 
@@ -293,13 +292,11 @@ class SyncEngine:
 
         Found by CREATE TABLE AS, which may use parallel workers (an INSERT … SELECT never
         does): at the end of a sync the second core is otherwise idle (0.65 -> 0.42 s for a
-        million loans). The job id is ours (a UUID), inlined: CREATE TABLE AS takes no parameters.
+        million loans).
         """
         found = f"stg_dangling_{tag}"
-        query = sql.replace("$1", f"'{req.job_id}'::uuid")
-        await conn.execute(FAVOUR_PARALLEL)
-        await conn.execute(f"CREATE UNLOGGED TABLE {found} {q.SCRATCH} AS {query}")
-        await conn.execute(NEUTRAL_PARALLEL)
+        async with parallel_favoured(conn):
+            await conn.execute(f"CREATE UNLOGGED TABLE {found} {q.SCRATCH} AS {sql}")
         return int(
             await conn.fetchval(
                 f"WITH ins AS (INSERT INTO {SCHEMA}.sync_error (job_id, source_system, entity_type,"

@@ -34,6 +34,17 @@ DUP_WORK_MEM = "256MB"
 # than the planner's default assumes, so a single part is typed by two processes.
 FAVOUR_PARALLEL = "SET LOCAL parallel_setup_cost = 100; SET LOCAL parallel_tuple_cost = 0.001"
 NEUTRAL_PARALLEL = "RESET parallel_setup_cost; RESET parallel_tuple_cost"
+
+
+@contextlib.asynccontextmanager
+async def parallel_favoured(conn: Any) -> AsyncIterator[None]:
+    """Statements inside are planned with FAVOUR_PARALLEL (reset after; on an error the
+    transaction ends anyway, and its SET LOCAL with it)."""
+    await conn.execute(FAVOUR_PARALLEL)
+    yield
+    await conn.execute(NEUTRAL_PARALLEL)
+
+
 _DONE = sys.maxsize
 _RAW, _DUPS = -2, -1  # task kinds before an extract's parts (0, 1, …), in priority order
 
@@ -252,10 +263,9 @@ class Stager:
         spec, raw = st.spec, st.raw.result()
         target, pages = self.target(spec), raw.parts[part]
         if pages is None:  # the whole extract: two flat statements, each with a parallel plan
-            await conn.execute(FAVOUR_PARALLEL)
-            await conn.execute(q.normalise(spec, part, target), self.source)
-            status = await conn.execute(q.validate_and_type(spec, part))
-            await conn.execute(NEUTRAL_PARALLEL)
+            async with parallel_favoured(conn):
+                await conn.execute(q.normalise(spec, part, target), self.source)
+                status = await conn.execute(q.validate_and_type(spec, part))
         else:  # one TID range, one statement, one core; the other worker types the next part
             rows = q.fenced(spec, pages, target)
             status = await conn.execute(q.validate_and_type(spec, part, rows), self.source)

@@ -19,7 +19,7 @@ from caisse_bank_sync.db.outbox_copy import copy_events, encode_events
 from caisse_bank_sync.domain import events as ev
 from caisse_bank_sync.domain.entities import EntitySpec, SyncMode
 from caisse_bank_sync.services.first_load import defer_indexes
-from caisse_bank_sync.services.pipeline import FAVOUR_PARALLEL, NEUTRAL_PARALLEL, Records, StagedPart
+from caisse_bank_sync.services.pipeline import Records, StagedPart, parallel_favoured
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +141,11 @@ class EntityWriter:
             return False
         # A scan of the table, with the second core's help: fetch, not fetchval (a row limit on
         # the portal rules out parallel workers).
-        await conn.execute(FAVOUR_PARALLEL)
-        (live,), *_ = await conn.fetch(
-            f"SELECT count(*) FROM {SCHEMA}.{self.spec.name} WHERE source_system = $1 AND NOT is_stale",
-            self.opts.source,
-        )
-        await conn.execute(NEUTRAL_PARALLEL)
+        async with parallel_favoured(conn):
+            (live,), *_ = await conn.fetch(
+                f"SELECT count(*) FROM {SCHEMA}.{self.spec.name} WHERE source_system = $1 AND NOT is_stale",
+                self.opts.source,
+            )
         return bool(live != known)
 
     async def _entity_events(self, conn: Any, stale: list[str]) -> None:
