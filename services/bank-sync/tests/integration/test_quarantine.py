@@ -245,6 +245,29 @@ async def test_uneven_lines_refused_by_copy_are_parsed_and_quarantined(h: Harnes
     ]
 
 
+async def test_an_empty_line_is_skipped_as_python_reads_it(h: Harness) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=3, loans=0, entities=["customer"])
+    # A line with two extra fields evens the delimiter total out: only COPY itself can refuse
+    # the block, and Python then skips the empty line (line 3) and quarantines line 4.
+    (folder / "CUSTOMER.EMAIL.csv").write_bytes(
+        b"CUSTOMER.ID,EMAIL.TYPE,ADDRESS\n"
+        + synthetic.cif(0).encode()
+        + b",HOME,a@x.sn\n\n"
+        + synthetic.cif(1).encode()
+        + b",HOME,b@x.sn,x,y\n"
+        + synthetic.cif(2).encode()
+        + b",WORK,c@x.sn\n"
+    )
+    job, _ = await h.sync()
+    assert job["status"] == "COMPLETED"
+    assert [r["cif"] for r in await h.table("email")] == [synthetic.cif(0), synthetic.cif(2)]
+    errors = await h.rows(
+        "SELECT line, reason FROM bank_sync.sync_error WHERE entity_type = 'email' ORDER BY line"
+    )
+    assert errors == [{"line": 4, "reason": "expected 3 fields, got 5"}]
+
+
 async def test_copied_and_parsed_blocks_number_lines_alike(h: Harness) -> None:
     folder = h.folder / "T24"
     synthetic.generate("T24", folder, customers=5, loans=0, entities=["customer"])

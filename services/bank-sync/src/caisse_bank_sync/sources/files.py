@@ -54,7 +54,7 @@ class CsvExtract(SyncChunkExtract):
             columns = self._header(fh)
             delim = self.layout.delimiter.encode()
             for data, first, n in read_blocks(fh, 2):
-                safe = copyable(data, delim, self._width)
+                safe = copyable(data, delim, self._width, n)
                 yield CsvBlock(
                     data,
                     first,
