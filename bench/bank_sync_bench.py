@@ -27,6 +27,8 @@ from caisse_shared.infra import EmbeddedPostgres
 from caisse_shared.migrations import upgrade_async
 from sqlalchemy import text
 
+from bench.bank_sync_floor import first_load_floor, print_floor
+
 SERVICE_DIR = Path(__file__).resolve().parents[1] / "services" / "bank-sync"
 ENTITIES = ["customer", "loan"]
 
@@ -147,6 +149,7 @@ async def main(argv: list[str] | None = None) -> None:
         raw_rate = rows / raw_secs
         _line("raw COPY into an empty UNLOGGED table (reference)", rows, unlogged_secs, raw_rate)
         _line("raw COPY into an empty table (baseline, median)", rows, raw_secs, raw_rate)
+        print_floor(await first_load_floor(db, folder, ENTITIES), raw_secs)
         secs, job = await _sync(db, settings, folder)
         _line("first load", rows, secs, raw_rate, job)
         secs, job = await _sync(db, settings, folder)

@@ -1,0 +1,101 @@
+"""CPU floor of a bank-sync first load, for the ratio figure of ``bank_sync_bench``.
+
+A first load in the design the issue prescribes (the extract COPYed into a staging table,
+validated and typed there by set-based SQL, then INSERTed, then the keys and indexes built)
+runs these statements whatever else it does. Each runs here once, one after the other, on one
+backend with parallel workers off, with the service's own SQL, and its CPU is read from
+``/proc`` (the embedded server is local). Their sum is a lower bound of a first load's
+PostgreSQL CPU: the duplicate-key search, the events, the integrity check and the service's
+own CPU all come on top. Everything is rolled back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from caisse_bank_sync.config import SCHEMA
+from caisse_bank_sync.db import bulk_sql as q
+from caisse_bank_sync.db import write_sql as w
+from caisse_bank_sync.domain.entities import ENTITIES
+from caisse_bank_sync.services.first_load import BUILD_MEM, defer_indexes
+from caisse_bank_sync.services.pipeline import WORK_MEM
+from caisse_bank_sync.services.staging import RawStager
+from caisse_bank_sync.sources.files import FileConnector
+from caisse_shared.db import Database
+
+SCRATCH_SCHEMA = "bench_floor"
+
+
+def _backend_cpu(pid: int) -> float:
+    """User + system CPU seconds of one server process (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100  # clock ticks (USER_HZ, 100 on Linux)
+
+
+class _Meter:
+    """Runs statements on one connection and adds up their backend CPU per step."""
+
+    def __init__(self, conn: Any, pid: int) -> None:
+        self.conn, self.pid = conn, pid
+        self.steps: dict[str, float] = {}
+
+    async def run(self, step: str, sql: str, *args: Any) -> None:
+        before = _backend_cpu(self.pid)
+        await self.conn.execute(sql, *args)
+        self.steps[step] = self.steps.get(step, 0.0) + _backend_cpu(self.pid) - before
+
+    async def stage_raw(self, step: str, folder: Path, entity: str) -> None:
+        before = _backend_cpu(self.pid)
+        await RawStager(self.conn, ENTITIES[entity]).stage(FileConnector("T24", folder).open(entity))
+        self.steps[step] = _backend_cpu(self.pid) - before
+
+
+async def first_load_floor(db: Database, folder: Path, entities: list[str]) -> dict[str, float]:
+    """CPU seconds of each prescribed first-load step (see module docstring), by step name."""
+    async with db.engine.connect() as c:
+        conn = (await c.get_raw_connection()).driver_connection
+        assert conn is not None
+        meter = _Meter(conn, await conn.fetchval("SELECT pg_backend_pid()"))
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await conn.execute(
+                f"CREATE SCHEMA {SCRATCH_SCHEMA};"
+                f" SET LOCAL search_path TO {SCRATCH_SCHEMA}, {SCHEMA}, public;"
+                f" SET LOCAL work_mem = '{WORK_MEM}'; SET LOCAL maintenance_work_mem = '{BUILD_MEM}';"
+                " SET LOCAL max_parallel_workers_per_gather = 0;"
+                " SET LOCAL max_parallel_maintenance_workers = 0"
+            )
+            for entity in entities:
+                await _entity_floor(meter, folder, entity)
+        finally:
+            await tx.rollback()
+    return meter.steps
+
+
+async def _entity_floor(meter: _Meter, folder: Path, entity: str) -> None:
+    spec = ENTITIES[entity]
+    await meter.stage_raw(f"{entity}: raw COPY", folder, entity)
+    await meter.conn.execute(q.create_stand_in(spec))
+    rows = q.fenced(spec, (0, None), q.stand_in(spec))
+    await meter.run(f"{entity}: validate and type", q.validate_and_type(spec, 0, rows), "T24")
+    rebuild = await defer_indexes(meter.conn, entity, 2000)
+    await meter.run(f"{entity}: INSERT", w.insert_new(spec, 0, None), "T24", uuid.uuid4())
+    for ddl in rebuild:
+        await meter.run(f"{entity}: key and index builds", ddl)
+
+
+def print_floor(steps: dict[str, float], baseline_secs: float) -> None:
+    """The steps, their sum, and the best ratio to raw COPY that sum allows on 2 cores."""
+    total = sum(steps.values())
+    print("first-load floor (PostgreSQL CPU of the prescribed steps, one backend, serial):")
+    for step, secs in steps.items():
+        print(f"  {step:34} {secs:5.2f} core-s")
+    print(
+        f"  total {total:.2f} core-s: at least {total / 2:.2f} s on 2 cores, so a ratio to raw COPY"
+        f" of at most {baseline_secs / (total / 2):.2f} (before duplicate search, events,"
+        " integrity check and the service's own CPU)",
+        flush=True,
+    )
