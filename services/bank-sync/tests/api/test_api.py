@@ -42,12 +42,14 @@ async def env(pg, kafka_bootstrap, token_factory, tmp_path_factory):
 
 
 async def _wait_job(client, tf, job_id: str) -> dict:
-    for _ in range(200):
+    # A deadline, not a number of polls: on a loaded 2-core CI runner a poll can take longer.
+    deadline = asyncio.get_running_loop().time() + 60
+    while asyncio.get_running_loop().time() < deadline:
         r = await client.get(f"/api/sync/jobs/{job_id}", headers=tf.headers(READ))
         if r.json()["status"] in ("COMPLETED", "FAILED"):
             return r.json()
         await asyncio.sleep(0.05)
-    raise AssertionError("job did not finish")
+    raise AssertionError(f"job did not finish within 60 s: {r.json()}")
 
 
 @pytest.fixture(scope="module")
