@@ -1,17 +1,20 @@
-"""CPU floor of a bank-sync first load, for the ratio figure of ``bank_sync_bench``.
+"""CPU floor of a bank-sync first load and reload, for the ratio figures of ``bank_sync_bench``.
 
-A first load in the design the issue prescribes (the extract COPYed into a staging table,
-validated and typed there by set-based SQL, then INSERTed, then the keys and indexes built)
-runs these statements whatever else it does. Each runs here once, one after the other, on one
-backend with parallel workers off, with the service's own SQL, and its CPU is read from
-``/proc`` (the embedded server is local). Their sum is a lower bound of a first load's
-PostgreSQL CPU: the duplicate-key search, the events, the integrity check and the service's
-own CPU all come on top. Everything is rolled back.
+A sync in the design the issue prescribes (the extract COPYed into a staging table, validated
+and typed there by set-based SQL, then written by INSERT, or by ``INSERT … ON CONFLICT … DO
+UPDATE`` on a reload, a first load's keys and indexes built last) runs these statements
+whatever else it does. Each runs here once, one after the other, on one backend with parallel
+workers off, with the service's own SQL, and its CPU is read from ``/proc`` (the embedded
+server is local). Their sum is a lower bound of the sync's PostgreSQL CPU: the duplicate-key
+search, the events, the integrity check and the service's own CPU all come on top. Everything
+is rolled back.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +55,13 @@ class _Meter:
         self.steps[step] = _backend_cpu(self.pid) - before
 
 
-async def first_load_floor(db: Database, folder: Path, entities: list[str]) -> dict[str, float]:
-    """CPU seconds of each prescribed first-load step (see module docstring), by step name."""
+@asynccontextmanager
+async def _scratch(db: Database) -> AsyncIterator[_Meter]:
+    """A meter on one connection inside a transaction that is rolled back: scratch schema
+    first in the search path, the sync's memory settings, parallel workers off."""
     async with db.engine.connect() as c:
         conn = (await c.get_raw_connection()).driver_connection
         assert conn is not None
-        meter = _Meter(conn, await conn.fetchval("SELECT pg_backend_pid()"))
         tx = conn.transaction()
         await tx.start()
         try:
@@ -68,10 +72,30 @@ async def first_load_floor(db: Database, folder: Path, entities: list[str]) -> d
                 " SET LOCAL max_parallel_workers_per_gather = 0;"
                 " SET LOCAL max_parallel_maintenance_workers = 0"
             )
-            for entity in entities:
-                await _entity_floor(meter, folder, entity)
+            yield _Meter(conn, await conn.fetchval("SELECT pg_backend_pid()"))
         finally:
             await tx.rollback()
+
+
+async def first_load_floor(db: Database, folder: Path, entities: list[str]) -> dict[str, float]:
+    """CPU seconds of each prescribed first-load step (see module docstring), by step name."""
+    async with _scratch(db) as meter:
+        for entity in entities:
+            await _entity_floor(meter, folder, entity)
+    return meter.steps
+
+
+async def reload_floor(db: Database, folder: Path, entities: list[str]) -> dict[str, float]:
+    """The same for a reload of loaded tables: raw COPY, the rows whose hash differs from their
+    record's, their validation and typing, the ``INSERT … ON CONFLICT … DO UPDATE``."""
+    async with _scratch(db) as meter:
+        for entity in entities:
+            spec = ENTITIES[entity]
+            await meter.stage_raw(f"{entity}: raw COPY", folder, entity)
+            await meter.run(f"{entity}: changed rows", q.normalise(spec, 0, f"{SCHEMA}.{entity}"), "T24")
+            await meter.run(f"{entity}: validate and type", q.validate_and_type(spec, 0))
+            upsert = w.key_arrays(spec, w.upsert(spec, 0))
+            await meter.run(f"{entity}: upsert", upsert, "T24", uuid.uuid4())
     return meter.steps
 
 
@@ -87,10 +111,10 @@ async def _entity_floor(meter: _Meter, folder: Path, entity: str) -> None:
         await meter.run(f"{entity}: key and index builds", ddl)
 
 
-def print_floor(steps: dict[str, float], baseline_secs: float) -> None:
+def print_floor(what: str, steps: dict[str, float], baseline_secs: float) -> None:
     """The steps, their sum, and the best ratio to raw COPY that sum allows on 2 cores."""
     total = sum(steps.values())
-    print("first-load floor (PostgreSQL CPU of the prescribed steps, one backend, serial):")
+    print(f"{what} floor (PostgreSQL CPU of the prescribed steps, one backend, serial):")
     for step, secs in steps.items():
         print(f"  {step:34} {secs:5.2f} core-s")
     print(
