@@ -3,11 +3,11 @@
 A sync in the design the issue prescribes (the extract COPYed into a staging table, its
 duplicate keys searched, validated and typed there by set-based SQL, written by INSERT, or by
 ``INSERT … ON CONFLICT … DO UPDATE`` on a reload, a first load's keys and indexes built last,
-the references of the rows written checked) runs these statements whatever else it does. Each runs here once, one after the other, on one backend with parallel
-workers off, with the service's own SQL, and its CPU is read from ``/proc`` (the embedded
-server is local). Their sum is a lower bound of the sync's PostgreSQL CPU: the events, the
-bookkeeping (stale marking, counts, quarantine) and the service's own CPU all come on top.
-Everything is rolled back.
+the references of the rows written checked) runs these statements whatever else it does.
+Each runs here once, one after the other, on one backend with parallel workers off, with the
+service's own SQL, and its CPU is read from ``/proc`` (the embedded server is local). Their
+sum is a lower bound of the sync's PostgreSQL CPU: the events, the bookkeeping (stale marking,
+counts, quarantine) and the service's own CPU all come on top. Everything is rolled back.
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ async def first_load_floor(db: Database, folder: Path, entities: list[str]) -> d
 
 
 async def reload_floor(db: Database, folder: Path, entities: list[str]) -> dict[str, float]:
-    """The same for a reload of loaded tables: raw COPY, the rows whose hash differs from their
-    record's, their validation and typing, the ``INSERT … ON CONFLICT … DO UPDATE``."""
+    """The same for a reload of loaded tables: raw COPY, duplicate keys, the rows whose hash
+    differs from their record's, their validation and typing, the upsert, the integrity check."""
     async with _scratch(db) as meter:
         for entity in entities:
             spec = ENTITIES[entity]
@@ -112,6 +112,7 @@ async def _integrity(meter: _Meter, entities: list[str]) -> None:
 
 
 async def _entity_floor(meter: _Meter, folder: Path, entity: str) -> None:
+    """One entity's first-load steps, its table's keys and indexes dropped and rebuilt."""
     spec = ENTITIES[entity]
     await meter.stage_raw(f"{entity}: raw COPY", folder, entity)
     await meter.run(f"{entity}: duplicate keys", q.duplicate_keys(spec))
