@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -140,6 +141,22 @@ async def test_staging_tables_never_outlive_their_job(h: Harness, pg, tmp_path: 
     assert rerun["status"] == "COMPLETED"
     assert await _staging_schemas(h) == [f"bank_sync_stg_{live['id'].hex}"]
     await _assert_same_tables_as_a_clean_sync(h, pg, tmp_path)
+
+
+async def test_a_staging_connection_left_inside_a_transaction_is_not_pooled(h: Harness) -> None:
+    # What a staging worker cancelled during its BEGIN leaves: the transaction open on the
+    # server and asyncpg counting it. Pooled again, the next sync's staging transactions were
+    # savepoints inside it: never committed, their tables invisible to the sync (seen in CI).
+    with pytest.raises(asyncio.CancelledError):
+        async with h.runner._stage_conn() as conn:
+            await conn.transaction().start()
+            await conn.execute("CREATE TABLE bank_sync.probe_leak (id int)")
+            raise asyncio.CancelledError
+    assert conn.is_closed()
+    async with h.runner._stage_conn() as fresh, fresh.transaction():
+        await fresh.execute("CREATE TABLE bank_sync.probe_fresh (id int)")
+    names = await h.rows("SELECT relname FROM pg_class WHERE relname LIKE 'probe\\_%'")
+    assert names == [{"relname": "probe_fresh"}]
 
 
 async def test_unknown_job_is_not_found(h: Harness) -> None:

@@ -126,10 +126,20 @@ class SyncRunner:
 
     @contextlib.asynccontextmanager
     async def _stage_conn(self) -> AsyncIterator[Any]:
-        """A pooled connection of its own for staging, outside the sync's transaction."""
+        """A pooled connection of its own for staging, outside the sync's transaction.
+
+        One left by an error or a cancellation is closed, not pooled. A BEGIN cancelled in
+        flight leaves a transaction open on the server and asyncpg counting it, so the next
+        user's transactions would nest in it as savepoints and never commit; the pool's reset
+        does not roll it back, as the pool did not start it.
+        """
         async with self.db.engine.connect() as c:
             raw = await c.get_raw_connection()
-            yield raw.driver_connection
+            try:
+                yield raw.driver_connection
+            except BaseException:
+                await c.invalidate()
+                raise
 
     async def _fail(self, job: dict[str, Any], message: str) -> None:
         async with self.db.unit_of_work() as s:
