@@ -74,7 +74,7 @@ async def _raw_copy(db: Database, folder: Path, *, logged: bool) -> float:
     UNLOGGED figure is printed for reference only (it skips the WAL a bank cannot skip).
     """
     await _checkpoint(db)
-    tables = [f"public.raw_{entity}_{uuid.uuid4().hex[:6]}" for entity in ENTITIES]
+    tables = [f"raw_{entity}_{uuid.uuid4().hex[:6]}" for entity in ENTITIES]
     started = time.perf_counter()
     async with db.unit_of_work() as s:
         conn = (await (await s.connection()).get_raw_connection()).driver_connection
@@ -83,13 +83,11 @@ async def _raw_copy(db: Database, folder: Path, *, logged: bool) -> float:
             header = path.open().readline().strip().split(",")
             cols = ", ".join(f'"c{i}" text' for i in range(len(header)))
             kind = "TABLE" if logged else "UNLOGGED TABLE"
-            await conn.execute(f"CREATE {kind} {table} ({cols})")
-            await conn.copy_to_table(
-                table.split(".")[1], source=str(path), schema_name="public", format="csv", header=True
-            )
+            await conn.execute(f"CREATE {kind} public.{table} ({cols})")
+            await conn.copy_to_table(table, source=str(path), schema_name="public", format="csv", header=True)
     elapsed = time.perf_counter() - started
     async with db.unit_of_work() as s:
-        await s.execute(text(f"DROP TABLE {', '.join(tables)}"))
+        await s.execute(text("DROP TABLE " + ", ".join(f"public.{t}" for t in tables)))
     return elapsed
 
 

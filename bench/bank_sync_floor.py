@@ -45,15 +45,20 @@ class _Meter:
         self.steps: dict[str, float] = {}
         self.job_id = uuid.uuid4()  # of the rows written, as a sync's
 
-    async def run(self, step: str, sql: str, *args: Any) -> None:
+    @asynccontextmanager
+    async def measured(self, step: str) -> AsyncIterator[None]:
+        """Add the backend CPU of what runs inside to ``step``."""
         before = _backend_cpu(self.pid)
-        await self.conn.execute(sql, *args)
+        yield
         self.steps[step] = self.steps.get(step, 0.0) + _backend_cpu(self.pid) - before
 
+    async def run(self, step: str, sql: str, *args: Any) -> None:
+        async with self.measured(step):
+            await self.conn.execute(sql, *args)
+
     async def stage_raw(self, step: str, folder: Path, entity: str) -> None:
-        before = _backend_cpu(self.pid)
-        await RawStager(self.conn, ENTITIES[entity]).stage(FileConnector("T24", folder).open(entity))
-        self.steps[step] = _backend_cpu(self.pid) - before
+        async with self.measured(step):
+            await RawStager(self.conn, ENTITIES[entity]).stage(FileConnector("T24", folder).open(entity))
 
 
 @asynccontextmanager
