@@ -59,6 +59,7 @@ class ServiceSettings(BaseSettings):
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("CAISSE_LOG_LEVEL", "LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=AliasChoices("CAISSE_LOG_JSON"))
+    access_log: bool = Field(default=True, validation_alias=AliasChoices("CAISSE_ACCESS_LOG"))
     max_body_bytes: int = 1_048_576
     outbox_batch_size: int = 1000
     outbox_poll_interval_s: float = 0.05

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +11,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
-log = logging.getLogger("caisse.errors")
 
 
 class AppError(Exception):
@@ -145,20 +143,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return problem(
-        500,
-        "Internal error",
-        "An unexpected error occurred",
-        code="internal",
-        instance=request.url.path,
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    """Map typed errors, validation errors and HTTP errors to problem+json."""
+    """Map typed errors, validation errors and HTTP errors to problem+json.
+
+    Anything else is answered by :class:`caisse_shared.http.middleware.RequestContextMiddleware`
+    (a problem+json 500 with the correlation id), not here: an ``Exception`` handler would run
+    in Starlette's outermost middleware, which re-raises and makes uvicorn drop the connection.
+    """
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unhandled)

@@ -1,18 +1,15 @@
-"""JSON logs with correlation ids, Prometheus metrics and the correlation-id middleware."""
+"""JSON logs with correlation ids, business-event log lines and the Prometheus metrics."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-import time
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CORRELATION_HEADER = "x-correlation-id"
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
@@ -87,89 +84,16 @@ def configure_logging(service: str, level: str = "INFO", *, json_logs: bool = Tr
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kafka", "uvicorn.access"):
+    for noisy in ("aiokafka", "kafka"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # uvicorn's own lines (startup, shutdown, errors) go through the same JSON handler; its access
+    # log is replaced by the request middleware's, which knows the route template and the id.
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
 
 
-class RequestContextMiddleware:
-    """Correlation id in and out (``X-Correlation-ID``), request latency metric, body size cap."""
-
-    def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int) -> None:
-        self.app = app
-        self.service = service
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        cid = headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
-        if len(cid) > 128:
-            cid = cid[:128]
-        token = set_correlation_id(cid)
-        started = time.perf_counter()
-        status_holder = {"status": 500}
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await _too_large(send, cid, self.max_body_bytes)
-            reset_correlation_id(token)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-correlation-id", cid.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, send_wrapper)
-        except _BodyTooLarge:
-            await _too_large(send, cid, self.max_body_bytes)
-            status_holder["status"] = 413
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            HTTP_LATENCY.labels(
-                self.service, scope.get("method", ""), path, str(status_holder["status"])
-            ).observe(time.perf_counter() - started)
-            reset_correlation_id(token)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _too_large(send: Send, cid: str, limit: int) -> None:
-    body = json.dumps(
-        {
-            "type": "https://caisse.dev/problems/payload_too_large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"request body exceeds {limit} bytes",
-            "code": "payload_too_large",
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-correlation-id", cid.encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def log_event(logger: logging.Logger, event: str, /, **fields: Any) -> None:
+    """One JSON line for a business event (``payment.received``…), with the correlation id."""
+    logger.info(event, extra={"event": event, **fields})

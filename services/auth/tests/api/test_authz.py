@@ -206,7 +206,8 @@ async def test_injection_in_free_text_and_filters_is_never_5xx(
     for params in ({"role": value}, {"username": value}, {"action": value, "since": value}):
         path = "/api/users" if "role" in params else "/api/audit"
         r = await api.client.get(path, params=params, headers=admin)
-        assert r.status_code in (200, 422), (path, params, r.status_code)
+        # a NUL in the query is refused by the shared request guard before any route runs
+        assert r.status_code in ((400,) if "\x00" in value else (200, 422)), (path, params, r.status_code)
         if r.status_code == 200:
             assert r.json() == [] or path == "/api/audit"
 

@@ -10,15 +10,18 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from caisse_shared.config import ServiceSettings
 from caisse_shared.db import Database
 from caisse_shared.errors import install_error_handlers
+from caisse_shared.http.middleware import RequestContextMiddleware
+from caisse_shared.http.openapi import install_openapi
 from caisse_shared.http.security import TokenVerifier
 from caisse_shared.messaging.kafka import ensure_topics, make_producer
 from caisse_shared.messaging.relay import OutboxRelay, RelayConfig
-from caisse_shared.observability import RequestContextMiddleware, configure_logging
+from caisse_shared.observability import configure_logging
 
 log = logging.getLogger("caisse.app")
 
@@ -45,6 +48,16 @@ async def broker_reachable(bootstrap: str, connect_timeout: float = 2.0) -> bool
     return False
 
 
+_READY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "required": ["status", "checks"],
+}
+
+
 def health_router(database: Database, settings: ServiceSettings) -> APIRouter:
     """``/health/live``, ``/health/ready`` (DB and broker) and ``/metrics``; no auth (probes)."""
     router = APIRouter(tags=["operations"])
@@ -53,7 +66,14 @@ def health_router(database: Database, settings: ServiceSettings) -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/health/ready", summary="Readiness: database and broker reachable (no auth)")
+    @router.get(
+        "/health/ready",
+        summary="Readiness: database and broker reachable (no auth)",
+        responses={
+            200: {"description": "Ready", "content": {"application/json": {"schema": _READY}}},
+            503: {"description": "Not ready", "content": {"application/json": {"schema": _READY}}},
+        },
+    )
     async def ready() -> JSONResponse:
         checks: dict[str, str] = {}
         try:
@@ -68,7 +88,12 @@ def health_router(database: Database, settings: ServiceSettings) -> APIRouter:
             status_code=200 if ok else 503,
         )
 
-    @router.get("/metrics", summary="Prometheus metrics (no auth; scrape inside the cluster)")
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics (no auth; scrape inside the cluster)",
+        response_class=Response,
+        responses={200: {"description": "Prometheus text exposition", "content": {CONTENT_TYPE_LATEST: {}}}},
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -132,7 +157,8 @@ def create_service_app(
                     await worker.stop()
             await database.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from files the service serves itself: bank networks are often offline.
+    app = FastAPIOffline(
         title=title,
         description=description,
         version=version,
@@ -147,8 +173,10 @@ def create_service_app(
         RequestContextMiddleware,
         service=settings.service_name,
         max_body_bytes=settings.max_body_bytes,
+        access_log_enabled=settings.access_log,
     )
     app.include_router(health_router(database, settings))
     for router in routers:
         app.include_router(router)
+    install_openapi(app)
     return app
