@@ -36,6 +36,7 @@ from caisse_shared.observability import (
     CONSUMER_PROCESSED,
     DLQ_MESSAGES,
     RETRY_MESSAGES,
+    log_event,
     reset_correlation_id,
     set_correlation_id,
 )
@@ -315,8 +316,22 @@ class ConsumerRunner:
     def _count(
         self, applied: Sequence[ReceivedEvent], seen: Sequence[ReceivedEvent], failed_topics: list[str]
     ) -> None:
-        """Metrics per topic: applied, failed, and duplicate (already in the inbox)."""
+        """Metrics per topic: applied, failed, and duplicate (already in the inbox); a log line
+        per applied event (after its commit), under the event's correlation id."""
         self.processed += len(applied)
+        for e in applied:
+            token = set_correlation_id(e.correlation_id)
+            try:
+                log_event(
+                    log,
+                    "event.consumed",
+                    consumer=self.group,
+                    topic=e.topic,
+                    event_type=e.event_type,
+                    event_id=str(e.event_id),
+                )
+            finally:
+                reset_correlation_id(token)
         done = Counter(e.topic for e in applied)
         failed = Counter(failed_topics)
         for topic, total in Counter(e.topic for e in seen).items():
@@ -361,6 +376,29 @@ class ConsumerRunner:
                 finally:
                     reset_correlation_id(token)
 
+    def _log_dead_letter(self, f: _Failure) -> None:
+        """One error line per dead letter, under the message's correlation id if it has one."""
+        raw = dict(f.record.headers or ()).get("correlation_id")
+        token = set_correlation_id(raw.decode("utf-8", "replace") if raw else None)
+        try:
+            log.error(
+                "consumer %s: dead-lettered %s@%d: %s",
+                self.group,
+                f.origin_topic,
+                f.record.offset,
+                f.error,
+                extra={
+                    "event": "event.dead_lettered",
+                    "consumer": self.group,
+                    "topic": f.origin_topic,
+                    "partition": f.record.partition,
+                    "offset": f.record.offset,
+                    "error_type": f.error_type,
+                },
+            )
+        finally:
+            reset_correlation_id(token)
+
     async def _route_failures(self, failures: list[_Failure]) -> None:
         """Send each failure to its retry topic, or to the DLQ when retries are spent or useless."""
         assert self._producer is not None
@@ -393,13 +431,7 @@ class ConsumerRunner:
                 ]
                 DLQ_MESSAGES.labels(self.group, f.origin_topic).inc()
                 self.dead_lettered += 1
-                log.error(
-                    "consumer %s: dead-lettered %s@%d: %s",
-                    self.group,
-                    f.origin_topic,
-                    f.record.offset,
-                    f.error,
-                )
+                self._log_dead_letter(f)
             headers = base + [(k, v.encode()) for k, v in extra]
             futures.append(
                 await self._producer.send(topic, value=f.record.value, key=f.record.key, headers=headers)
