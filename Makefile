@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_LINK_MODE := copy
 
-.PHONY: help setup system-deps run test test-unit lint format bench clean
+.PHONY: help setup system-deps run test test-unit fuzz lint format bench clean
 
 help:
 	@echo "make run    start the whole suite on embedded PostgreSQL + Tansu broker"
@@ -45,6 +45,11 @@ test: setup system-deps
 
 test-unit: setup
 	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+# The schemathesis runs of `make test`, longer: 200 examples per operation, 15 minutes per run.
+fuzz: setup
+	CAISSE_FUZZ_EXAMPLES=$${CAISSE_FUZZ_EXAMPLES:-200} CAISSE_FUZZ_SECONDS=$${CAISSE_FUZZ_SECONDS:-900} \
+	  $(PY) -m pytest -m fuzz -p no:randomly $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
