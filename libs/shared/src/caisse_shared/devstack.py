@@ -141,6 +141,13 @@ def _wait_healthy(spec: ServiceSpec, proc: subprocess.Popen[bytes], timeout: flo
 @app.command()
 def run() -> None:
     """Start PostgreSQL, the broker, migrations, and every service; Ctrl-C stops everything."""
+    try:
+        _run()
+    except KeyboardInterrupt:  # Ctrl-C before the services were up: stopped, no traceback
+        raise typer.Exit(130) from None
+
+
+def _run() -> None:
     root = repo_root()
     specs = available(root)
     url, pg = _database(root)
@@ -183,19 +190,20 @@ def run() -> None:
 
 
 def _wait_forever(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Until Ctrl-C, SIGTERM or a service exiting on its own (which is reported)."""
     stop = {"now": False}
 
     def _handler(signum: int, frame: object) -> None:
         stop["now"] = True
 
     signal.signal(signal.SIGTERM, _handler)
-    with contextlib.suppress(KeyboardInterrupt):
-        while not stop["now"]:
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    console.print(f"[red]{name} exited with {proc.returncode}[/]")
-                    return
-            time.sleep(0.5)
+    signal.signal(signal.SIGINT, _handler)  # the terminal sends SIGINT to the services too
+    while not stop["now"]:
+        for name, proc in procs.items():
+            if proc.poll() is not None and not stop["now"]:
+                console.print(f"[red]{name} exited with {proc.returncode}[/]")
+                return
+        time.sleep(0.2)
 
 
 def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:

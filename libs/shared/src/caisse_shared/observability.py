@@ -49,7 +49,8 @@ def reset_correlation_id(token: Any) -> None:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, correlation id, extras."""
 
-    _skip = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message"}
+    # uvicorn adds color_message (its message with ANSI colours) to its records: not for JSON.
+    _skip = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "color_message"}
 
     def __init__(self, service: str) -> None:
         super().__init__()
