@@ -151,6 +151,10 @@ async def test_auth_401_and_403(client, token_factory) -> None:  # type: ignore[
     assert r.status_code == 403
     r = await client.post("/widgets", json=body, headers={"Authorization": "Bearer not.a.jwt"})
     assert r.status_code == 401
+    restricted = token_factory.headers("demo:create", password_change_required=True)
+    r = await client.post("/widgets", json=body, headers=restricted)
+    assert r.status_code == 403 and r.json()["code"] == "password_change_required"
+    assert r.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_health_metrics_and_correlation(client) -> None:  # type: ignore[no-untyped-def]

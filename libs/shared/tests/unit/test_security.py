@@ -8,7 +8,12 @@ import time
 
 import pytest
 from caisse_shared.errors import Unauthorized
-from caisse_shared.http.security import Principal, principal_from_claims
+from caisse_shared.http.security import (
+    PasswordChangeRequired,
+    Principal,
+    principal_from_claims,
+    require,
+)
 from caisse_shared.testing.tokens import TokenFactory
 
 
@@ -87,3 +92,13 @@ def test_wildcards() -> None:
     assert not Principal("u", frozenset({"payments:*"})).has("movements:read")
     assert Principal("u", institution_id="A").can_see_institution("A")
     assert not Principal("u", institution_id="A").can_see_institution("B")
+
+
+async def test_require_refuses_a_token_awaiting_a_password_change(tokens: TokenFactory) -> None:
+    claims = await tokens.verifier().verify(tokens.token("payments:read", password_change_required=True))
+    with pytest.raises(PasswordChangeRequired) as caught:
+        await require("payments:read")(principal_from_claims(claims))
+    assert caught.value.status == 403 and caught.value.code == "password_change_required"
+    normal = principal_from_claims(await tokens.verifier().verify(tokens.token("payments:read")))
+    assert not normal.must_change_password
+    assert await require("payments:read")(normal) is normal

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from caisse_shared.config import ServiceSettings
-from pydantic import AliasChoices, Field, SecretStr
+from caisse_shared.http.net import check_networks
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -34,6 +35,10 @@ class Settings(ServiceSettings):
     lockout_minutes: float = 15.0
     ip_max_attempts: int = Field(default=60, ge=1)
     ip_window_s: float = 60.0
+    # Reverse proxies (CIDR list) whose X-Forwarded-For is believed: only when the direct peer is
+    # one of them is the client address the right-most forwarded hop that is not one of them.
+    trusted_proxies: list[str] = []
+    # Retired (it believed the first hop, which the caller writes): refused, see trusted_proxies.
     trust_forwarded_for: bool = False
 
     # argon2id cost (OWASP minimum: m=19 MiB, t=2, p=1).
@@ -62,3 +67,14 @@ class Settings(ServiceSettings):
     ldap_group_role_map: dict[str, list[str]] = Field(default_factory=dict)
     ldap_timeout_s: float = 5.0
     ldap_start_tls: bool = False
+
+    @model_validator(mode="after")
+    def _proxies(self) -> Self:
+        """A mistyped CIDR, or the retired boolean, fails at start-up rather than throttling wrong."""
+        if self.trust_forwarded_for:
+            raise ValueError(
+                "CAISSE_AUTH_TRUST_FORWARDED_FOR is retired: list the reverse proxies whose "
+                "X-Forwarded-For is believed in CAISSE_AUTH_TRUSTED_PROXIES (JSON CIDR list)"
+            )
+        check_networks(self.trusted_proxies)
+        return self

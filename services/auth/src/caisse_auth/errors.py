@@ -81,6 +81,12 @@ class PrivilegeEscalation(Forbidden):
     code = "privilege_escalation"
 
 
+class InstitutionOutOfScope(Forbidden):
+    """An institution-scoped caller named another institution (or none) for a user or client."""
+
+    title, code = "Institution out of scope", "institution_out_of_scope"
+
+
 class InvalidPermission(Unprocessable):
     """A permission that is not in the catalogue."""
 

@@ -89,8 +89,17 @@ async def test_sfd_admin_is_scoped_to_its_institution(api: Any, admin: dict[str,
             "institution_id": "sfd-b",
         },
     )
-    assert r.status_code == 201
-    assert r.json()["institution_id"] == "sfd-a"  # forced to the creator's institution
+    assert r.status_code == 403  # not silently created in the creator's own institution
+    assert r.json()["code"] == "institution_out_of_scope"
+    assert r.headers["content-type"].startswith("application/problem+json")
+    for named in ({"institution_id": "sfd-a"}, {}):  # its own, or none: created in its own
+        r = await api.client.post(
+            "/api/users",
+            headers=boss,
+            json={"username": f"mine.{len(named)}", "password": PASSWORD, "roles": ["sfd_agent"], **named},
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["institution_id"] == "sfd-a"
     listed = (await api.client.get("/api/users", headers=boss)).json()
     assert {u["institution_id"] for u in listed} == {"sfd-a"}
     assert (await api.client.get(f"/api/users/{other['id']}", headers=boss)).status_code == 404
@@ -287,3 +296,44 @@ async def test_client_credentials(api: Any, admin: dict[str, str]) -> None:
     assert (await api.client.delete("/api/clients/mobile-money-agg", headers=admin)).json()["active"] is False
     result = (await api.client.post("/api/auth/token/validate", json={"token": token})).json()
     assert result["valid"] is False
+
+
+async def test_scoped_admin_naming_another_institution_is_refused_everywhere(
+    api: Any, admin: dict[str, str]
+) -> None:
+    await api.create_user(admin, "scope.boss", PASSWORD, ["sfd_admin"], institution_id="sfd-s")
+    mine = await api.create_user(admin, "scope.agent", PASSWORD, ["sfd_agent"], institution_id="sfd-s")
+    boss = await api.headers_for("scope.boss", PASSWORD)
+
+    def out_of_scope(r: Any) -> None:
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "institution_out_of_scope"
+
+    # moving a user out of the institution, or making it platform-wide
+    for other in ("sfd-t", None):
+        out_of_scope(
+            await api.client.patch(f"/api/users/{mine['id']}", headers=boss, json={"institution_id": other})
+        )
+    r = await api.client.patch(
+        f"/api/users/{mine['id']}", headers=boss, json={"institution_id": "sfd-s", "agency_id": "ag-2"}
+    )
+    assert r.status_code == 200 and r.json()["institution_id"] == "sfd-s"
+
+    # an OAuth2 client for another institution
+    client = {"name": "Partner", "permissions": ["payments:read"]}
+    r = await api.client.post(
+        "/api/clients", headers=boss, json={"client_id": "scope-other", "institution_id": "sfd-t", **client}
+    )
+    out_of_scope(r)
+    for cid, named in (("scope-own", {"institution_id": "sfd-s"}), ("scope-none", {})):
+        r = await api.client.post("/api/clients", headers=boss, json={"client_id": cid, **client, **named})
+        assert r.status_code == 201, r.text
+        assert r.json()["institution_id"] == "sfd-s"
+    listed = (await api.client.get("/api/clients", headers=admin)).json()
+    assert "scope-other" not in [c["client_id"] for c in listed]
+
+    # a platform administrator still places users and clients anywhere
+    r = await api.client.post(
+        "/api/clients", headers=admin, json={"client_id": "scope-root", "institution_id": "sfd-t", **client}
+    )
+    assert r.status_code == 201 and r.json()["institution_id"] == "sfd-t"

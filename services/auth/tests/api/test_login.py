@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 PASSWORD = "Agent-Passw0rd!"
 
 
@@ -90,13 +92,33 @@ async def test_failures_are_audited_without_the_password(api: Any, admin: dict[s
 
 
 async def test_rate_limit_per_client_address(settings_for: Any, api_for: Any) -> None:
-    settings = await settings_for(ip_max_attempts=3, trust_forwarded_for=True)
+    # The test client's peer (127.0.0.1) plays the trusted reverse proxy, which appends the
+    # address it saw (203.0.113.9) to whatever X-Forwarded-For the client wrote itself.
+    settings = await settings_for(ip_max_attempts=3, trusted_proxies=["127.0.0.0/8"])
     async with api_for(settings) as other:
         for i in range(3):
-            r = await _login(other, f"user{i}", "x", **{"X-Forwarded-For": "203.0.113.9"})
-            assert r.status_code == 401
-        r = await _login(other, "user9", "x", **{"X-Forwarded-For": "203.0.113.9"})
-        assert r.status_code == 429
+            spoofed = {"X-Forwarded-For": f"198.51.100.{i}, 203.0.113.9"}
+            assert (await _login(other, f"user{i}", "x", **spoofed)).status_code == 401
+        r = await _login(other, "user9", "x", **{"X-Forwarded-For": "198.51.100.77, 203.0.113.9"})
+        assert r.status_code == 429  # a new first hop of its own choosing does not help
         assert r.json()["code"] == "login_throttled"
-        r = await _login(other, "user9", "x", **{"X-Forwarded-For": "203.0.113.10"})
-        assert r.status_code == 401  # another address is not affected
+        # nor does its own header line when the proxy appends a second line instead of a hop
+        lines = [("X-Forwarded-For", "198.51.100.78"), ("X-Forwarded-For", "203.0.113.9")]
+        r = await other.client.post("/api/auth/login", json={"username": "u", "password": "x"}, headers=lines)
+        assert r.status_code == 429
+        r = await _login(other, "user9", "x", **{"X-Forwarded-For": "203.0.113.9, 203.0.113.10"})
+        assert r.status_code == 401  # another client behind the same proxy is not affected
+
+
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(settings_for: Any, api_for: Any) -> None:
+    settings = await settings_for(ip_max_attempts=3, trusted_proxies=["10.0.0.0/8"])
+    async with api_for(settings) as other:
+        transport = httpx.ASGITransport(app=other.app, client=("192.0.2.50", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as direct:
+            for i in range(4):
+                r = await direct.post(
+                    "/api/auth/login",
+                    json={"username": f"user{i}", "password": "x"},
+                    headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                )
+            assert r.status_code == 429  # keyed on the peer, whatever it claims to forward

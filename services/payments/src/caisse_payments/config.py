@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import ClassVar, Literal, Self
 
 from caisse_shared.config import ServiceSettings
+from caisse_shared.http.net import check_networks
 from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -61,14 +61,9 @@ class Settings(ServiceSettings):
     @model_validator(mode="after")
     def _networks_parse(self) -> Self:
         """A mistyped CIDR fails at startup, not as a 500 on the first webhook."""
-        for net in [
-            *self.webhook_trusted_proxies,
-            *(n for v in self.webhook_ip_allowlist.values() for n in v),
-        ]:
-            try:
-                ipaddress.ip_network(net, strict=False)
-            except ValueError:
-                raise ValueError(f"not an IP network: {net!r}") from None
+        check_networks(
+            [*self.webhook_trusted_proxies, *(n for v in self.webhook_ip_allowlist.values() for n in v)]
+        )
         return self
 
     @model_validator(mode="after")

@@ -1,4 +1,4 @@
-"""Settings: development secrets refuse to start outside development."""
+"""Settings: development secrets refuse to start outside development; networks must parse."""
 
 from __future__ import annotations
 
@@ -35,3 +35,10 @@ def test_delivery_retention_must_outlive_the_replay_window() -> None:
         Settings(webhook_tolerance_s=300, webhook_delivery_retention_s=600).webhook_delivery_retention_s
         == 600
     )
+
+
+def test_bad_networks_fail_at_startup() -> None:
+    with pytest.raises(ValidationError, match="not an IP network"):
+        Settings(webhook_trusted_proxies=["10.0.0.0/33"])
+    with pytest.raises(ValidationError, match="not an IP network"):
+        Settings(webhook_ip_allowlist={"moov": ["nope"]})

@@ -17,6 +17,15 @@ from jose.exceptions import ExpiredSignatureError
 from caisse_shared.errors import Forbidden, Unauthorized
 
 ALLOWED_ALGORITHMS = ("RS256",)
+# Set by auth on the tokens of a user who must change their password first (after an admin
+# reset): such a token opens no endpoint that declares a permission.
+PASSWORD_CHANGE_CLAIM = "password_change_required"
+
+
+class PasswordChangeRequired(Forbidden):
+    """The token only allows changing the password and logging out."""
+
+    title, code = "Password change required", "password_change_required"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +51,11 @@ class Principal:
     def can_see_institution(self, institution_id: str | None) -> bool:
         """Platform-wide principals (no institution claim) see all; others only their own."""
         return self.institution_id is None or self.institution_id == institution_id
+
+    @property
+    def must_change_password(self) -> bool:
+        """True for a token that only allows changing the password and logging out."""
+        return self.claims.get(PASSWORD_CHANGE_CLAIM) is True
 
 
 class TokenVerifier:
@@ -175,6 +189,9 @@ def require(permission: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller must hold ``permission`` (401 without token, 403 without it)."""
 
     async def checker(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        # Checked before the permission: such a token is refused even if it carried one.
+        if principal.must_change_password:
+            raise PasswordChangeRequired("change your password first: this token allows nothing else")
         if not principal.has(permission):
             raise Forbidden(f"permission {permission!r} required")
         return principal

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from caisse_shared.errors import AppError, problem
+from caisse_shared.http.net import client_address, forwarded_for, ip_address
 from caisse_shared.http.security import Principal, current_principal
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
@@ -34,14 +34,11 @@ def _clean(value: str | None, limit: int) -> str | None:
 
 
 def _ip(request: Request, kit: AuthKit) -> str | None:
-    """Client address; X-Forwarded-For only behind a trusted proxy, and only a valid IP."""
-    if kit.settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        try:
-            return str(ipaddress.ip_address(forwarded))
-        except ValueError:
-            pass
-    return request.client.host if request.client else None
+    """Client address: the peer, or behind a trusted proxy the hop that proxy saw (a valid IP)."""
+    peer = request.client.host if request.client else None
+    address = client_address(peer, forwarded_for(request.headers), kit.settings.trusted_proxies)
+    # Not an IP only if a trusted proxy forwarded junk: keep the proxy as the (shared) key.
+    return str(parsed) if (parsed := ip_address(address)) is not None else peer
 
 
 def _origin(request: Request, kit: Annotated[AuthKit, Depends(_kit)]) -> Origin:

@@ -18,6 +18,7 @@ from caisse_auth.domain.roles import covers, grants, valid_permission
 from caisse_auth.errors import ClientExists, InvalidClient, InvalidPermission, PrivilegeEscalation
 from caisse_auth.services import audit
 from caisse_auth.services.kit import AuthKit
+from caisse_auth.services.scope import assigned_institution
 
 
 async def register(
@@ -30,6 +31,7 @@ async def register(
     origin: Origin,
 ) -> tuple[OAuthClient, str]:
     """A new client; the secret is returned once and only its hash is kept."""
+    institution = assigned_institution(actor, institution_id)
     perms = frozenset(permissions)
     if any(not valid_permission(p, frozenset(CATALOGUE)) for p in perms):
         raise InvalidPermission("a client permission is not in the catalogue")
@@ -45,7 +47,7 @@ async def register(
         permissions=sorted(perms),
         active=True,
         created_by=actor.subject,
-        institution_id=actor.institution_id or institution_id,
+        institution_id=institution,
     )
     session.add(client)
     await session.flush()

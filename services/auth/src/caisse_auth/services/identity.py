@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from caisse_shared.http.security import PASSWORD_CHANGE_CLAIM
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from caisse_auth.db.models import User
@@ -20,8 +21,11 @@ async def roles_and_permissions(session: AsyncSession, user: User) -> tuple[list
 
 
 async def identity_of(session: AsyncSession, user: User, session_id: str | None) -> Identity:
-    """The token identity of a user for one session."""
-    roles, perms = await roles_and_permissions(session, user)
+    """The token identity of a user for one session (restricted while a password change is due)."""
+    # Other services verify tokens locally, so the restriction travels in the token: no roles or
+    # permissions, and the claim the shared require() refuses (change password and logout only).
+    restricted = user.must_change_password
+    roles, perms = ([], set()) if restricted else await roles_and_permissions(session, user)
     return Identity(
         subject=str(user.id),
         permissions=frozenset(perms),
@@ -30,4 +34,5 @@ async def identity_of(session: AsyncSession, user: User, session_id: str | None)
         institution_id=user.institution_id,
         agency_id=user.agency_id,
         session_id=session_id,
+        extra={PASSWORD_CHANGE_CLAIM: True} if restricted else {},
     )

@@ -30,6 +30,7 @@ from caisse_auth.errors import (
 from caisse_auth.services import audit
 from caisse_auth.services.identity import roles_and_permissions
 from caisse_auth.services.kit import AuthKit
+from caisse_auth.services.scope import assigned_institution, check_institution_change
 from caisse_auth.services.sessions import end_all_sessions
 
 _UNSET: Any = object()
@@ -121,7 +122,7 @@ async def create_user(
     kit: AuthKit, session: AsyncSession, actor: Principal, new: NewUser, origin: Origin, now: datetime
 ) -> tuple[User, str | None]:
     """Create a local user; returns it and the generated password when none was given."""
-    institution = actor.institution_id or new.institution_id
+    institution = assigned_institution(actor, new.institution_id)
     roles = await grantable_roles(session, actor, new.roles)
     users = UserRepository(session)
     if await users.by_username(new.username) is not None:
@@ -192,8 +193,8 @@ async def update_user(
     """Change profile fields (email, full name, institution, agency)."""
     user = await visible_user(session, actor, user_id, for_update=True)
     changed = [k for k, v in changes.values.items() if getattr(user, k) != v]
-    if "institution_id" in changed and actor.institution_id is not None:
-        raise PrivilegeEscalation("only platform-wide administrators move users between institutions")
+    if "institution_id" in changed:
+        check_institution_change(actor, user.institution_id, changes.values["institution_id"])
     for key in changed:
         setattr(user, key, changes.values[key])
     if changed:

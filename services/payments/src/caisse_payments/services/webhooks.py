@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from caisse_shared.db import Database
 from caisse_shared.errors import AppError, Forbidden, NotFound, Unprocessable
+from caisse_shared.http.net import client_address, within
 
 from caisse_payments.config import Settings
 from caisse_payments.domain import signature
@@ -54,32 +54,6 @@ def secret_for(settings: Settings, source: str) -> str:
     return secrets[source].get_secret_value()
 
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def _address(value: str | None) -> Address | None:
-    try:
-        return ipaddress.ip_address((value or "").strip())
-    except ValueError:
-        return None
-
-
-def _within(addr: Address | None, networks: Sequence[str]) -> bool:
-    return addr is not None and any(addr in ipaddress.ip_network(n, strict=False) for n in networks)
-
-
-def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[str]) -> str | None:
-    """Who is calling: the direct peer, unless it is a trusted proxy; then the right-most
-    X-Forwarded-For hop that is not a trusted proxy (hops left of it are the client's word)."""
-    if not forwarded_for or not _within(_address(peer), trusted):
-        return peer
-    hops = [h.strip() for h in forwarded_for.split(",")]
-    for hop in reversed(hops):
-        if not _within(_address(hop), trusted):
-            return hop
-    return hops[0]  # a chain of trusted proxies only: the first one is where it started
-
-
 def check_allowlist(
     settings: Settings, source: str, client_ip: str | None, forwarded_for: str | None = None
 ) -> None:
@@ -88,7 +62,7 @@ def check_allowlist(
     if not allowed:
         return
     caller = client_address(client_ip, forwarded_for, settings.webhook_trusted_proxies)
-    if not _within(_address(caller), allowed):
+    if not within(caller, allowed):
         raise Forbidden("source address not allowed")
 
 

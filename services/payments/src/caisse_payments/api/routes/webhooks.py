@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from caisse_shared.db import Database
+from caisse_shared.http.net import forwarded_for
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -60,8 +61,7 @@ async def _receive(request: Request, source: str) -> Response:
         headers=request.headers,
         body=await request.body(),
         client_ip=request.client.host if request.client else None,
-        # every X-Forwarded-For line, in order (a proxy may append its own)
-        forwarded_for=",".join(request.headers.getlist("x-forwarded-for")) or None,
+        forwarded_for=forwarded_for(request.headers),  # every line: a proxy may append its own
     )
     return Response(
         payment_read(result.payment).model_dump_json(),
