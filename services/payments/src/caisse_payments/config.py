@@ -46,7 +46,8 @@ class Settings(ServiceSettings):
     # one of them does the allowlist check the right-most forwarded address that is not.
     webhook_trusted_proxies: list[str] = []
     allocation_order: tuple[str, ...] = ("PENALTIES", "INTEREST", "PRINCIPAL")
-    # Outbound aggregator used by initiate / check-status.
+    # Outbound aggregator used by initiate / check-status. The sandbox answers SUCCESS without
+    # any aggregator: refused outside development (deployments must name the real one).
     provider: Literal["sandbox", "kkiapay"] = "sandbox"
     kkiapay_base_url: str = "https://api.kkiapay.me"
     kkiapay_api_key: SecretStr = SecretStr("dev-secret")
@@ -69,6 +70,16 @@ class Settings(ServiceSettings):
                 ipaddress.ip_network(net, strict=False)
             except ValueError:
                 raise ValueError(f"not an IP network: {net!r}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _sandbox_only_in_development(self) -> Self:
+        """The sandbox provider (and its sandbox-test endpoint) would mark money as received."""
+        if self.provider == "sandbox" and not self.is_development:
+            raise ValueError(
+                f"provider 'sandbox' is for development only, not {self.environment}: "
+                "set CAISSE_PAYMENTS_PROVIDER to the real aggregator (kkiapay)"
+            )
         return self
 
     @model_validator(mode="after")
