@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from caisse_shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
 
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+from caisse_payments.domain.currencies import ISO_4217
 
 
 class Channel(StrEnum):
@@ -90,8 +89,13 @@ def validate_money(amount: int, currency: str) -> None:
         raise InvalidNotification("amount must be a positive integer of minor units")
     if amount > 10**15:
         raise InvalidNotification("amount out of range")
-    if not CURRENCY_RE.match(currency or ""):
+    if not is_currency(currency):
         raise InvalidNotification("currency must be an ISO 4217 code")
+
+
+def is_currency(code: object) -> bool:
+    """An ISO 4217 code with a minor unit (``domain.currencies``: XOF yes, ZZZ and XXX no)."""
+    return isinstance(code, str) and code in ISO_4217
 
 
 class InvalidNotification(Unprocessable):

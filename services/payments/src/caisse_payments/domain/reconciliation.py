@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from caisse_payments.domain.model import CURRENCY_RE, InvalidNotification
+from caisse_payments.domain.model import InvalidNotification, is_currency
 
 
 class IssueKind(StrEnum):
@@ -98,7 +98,7 @@ def parse_statement(text: str, max_lines: int = 200_000) -> list[StatementLine]:
             raise StatementInvalid(f"statement longer than {max_lines} lines")
         ref = (row["provider_reference"] or "").strip()
         amount, currency = (row["amount"] or "").strip(), (row["currency"] or "").strip().upper()
-        if not ref or not amount.isdigit() or not CURRENCY_RE.match(currency):
+        if not ref or not amount.isdigit() or not is_currency(currency):
             raise StatementInvalid(f"line {n}: reference, integer amount and currency required")
         lines.append(
             StatementLine(ref, int(amount), currency, _parse_date((row["date"] or "").strip(), n), n)
