@@ -13,8 +13,7 @@ number, and the date above.
 from __future__ import annotations
 
 ISO_4217_PUBLISHED = "2026-01-01"
-ISO_4217: frozenset[str] = frozenset(
-    """
+_LIST_ONE = """
         AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF
         BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF
         CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD
@@ -27,5 +26,5 @@ ISO_4217: frozenset[str] = frozenset(
         SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
         TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV
         WST XAD XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
-    """.split()
-)
+"""
+ISO_4217: frozenset[str] = frozenset(_LIST_ONE.split())
