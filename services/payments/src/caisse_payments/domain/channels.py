@@ -28,15 +28,25 @@ def _str(data: Mapping[str, Any], key: str, *, required: bool = True) -> str | N
     return str(value)[:120]
 
 
+# 10**15 (the largest amount) has 16 digits; longer strings are refused before int() parses them.
+_AMOUNT_DIGITS = 16
+
+
 def _amount(value: Any) -> int:
-    """Integer minor units; numeric strings accepted (MTN sends strings), floats never."""
+    """Integer minor units; strings of ASCII digits accepted (MTN sends strings), floats never.
+
+    ``str.isdigit`` and ``int`` also take other scripts' digits (``"١٢٣"`` is 123, ``"²"``
+    passes isdigit and then fails int): a provider amount is ASCII ``0-9`` only.
+    """
     if isinstance(value, bool) or value is None:
         raise InvalidNotification("amount must be an integer of minor units")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise InvalidNotification("amount must be an integer of minor units")
+    if isinstance(value, str):
+        digits = value.strip()
+        if 0 < len(digits) <= _AMOUNT_DIGITS and digits.isascii() and digits.isdigit():
+            return int(digits)
+    raise InvalidNotification("amount must be an integer of minor units (ASCII digits)")
 
 
 def _time(value: Any, default: datetime) -> datetime:
@@ -62,6 +72,8 @@ def _type(value: Any) -> TransactionType:
 
 
 def _outcome(value: Any, success: set[Any], failed: set[Any]) -> NotificationOutcome:
+    if not isinstance(value, str | bool | int | None):  # a list or object: unhashable, no status
+        raise InvalidNotification("status must be a string or a boolean")
     if value in success:
         return NotificationOutcome.SUCCESS
     if value in failed:

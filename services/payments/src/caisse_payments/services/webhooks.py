@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from caisse_shared.db import Database
-from caisse_shared.errors import AppError, Forbidden, NotFound, Unprocessable
+from caisse_shared.errors import Forbidden, NotFound, Unprocessable
 
 from caisse_payments.config import Settings
 from caisse_payments.domain import signature
 from caisse_payments.domain.channels import TRANSFORMS
+from caisse_payments.domain.payload import parse_payload
 from caisse_payments.services.ingest import IngestContext, IngestResult, ingest_delivery
 
 SIGNATURE_HEADER = "x-caisse-signature"
 TIMESTAMP_HEADER = "x-caisse-timestamp"
-
-
-class MalformedBody(AppError):
-    """The body is not a JSON object."""
-
-    status, title, code = 400, "Malformed JSON body", "malformed"
 
 
 class UnknownChannel(Unprocessable):
@@ -92,17 +86,6 @@ def check_allowlist(
         raise Forbidden("source address not allowed")
 
 
-def parse_json(body: bytes) -> dict[str, object]:
-    """The body as a JSON object, or 400."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedBody("body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedBody("body must be a JSON object")
-    return data
-
-
 async def receive(
     database: Database,
     settings: Settings,
@@ -131,5 +114,5 @@ async def receive(
     )
     assert sig is not None
     _, transform = TRANSFORMS[source]
-    notification = transform(parse_json(body), moment)
+    notification = transform(parse_payload(body), moment)
     return await ingest_delivery(database, notification, ctx, (source, signature.delivery_id(sig)))
