@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from typing import ClassVar, Literal, Self
 
 from caisse_shared.config import ServiceSettings
@@ -45,6 +46,11 @@ class Settings(ServiceSettings):
     # Reverse proxies (CIDR list) whose X-Forwarded-For is believed: only when the direct peer is
     # one of them does the allowlist check the right-most forwarded address that is not.
     webhook_trusted_proxies: list[str] = []
+    # A provider's payment date before the floor, or more than max_ahead after reception, is
+    # not believed: the payment is dated when received and flagged for review. Ahead: a day
+    # covers every time zone and a provider clock somewhat off.
+    payment_date_floor: date = date(2000, 1, 1)
+    payment_date_max_ahead_s: float = 24 * 3600.0
     allocation_order: tuple[str, ...] = ("PENALTIES", "INTEREST", "PRINCIPAL")
     # Outbound aggregator used by initiate / check-status. The sandbox answers SUCCESS without
     # any aggregator: refused outside development (deployments must name the real one).

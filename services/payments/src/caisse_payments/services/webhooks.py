@@ -12,6 +12,7 @@ from caisse_shared.errors import Forbidden, NotFound, Unprocessable
 from caisse_payments.config import Settings
 from caisse_payments.domain import signature
 from caisse_payments.domain.channels import TRANSFORMS
+from caisse_payments.domain.model import DateBounds, check_paid_at
 from caisse_payments.domain.payload import parse_payload
 from caisse_payments.services.ingest import IngestContext, IngestResult, ingest_delivery
 
@@ -114,5 +115,6 @@ async def receive(
     )
     assert sig is not None
     _, transform = TRANSFORMS[source]
-    notification = transform(parse_payload(body), moment)
+    bounds = DateBounds.of(settings.payment_date_floor, settings.payment_date_max_ahead_s)
+    notification = check_paid_at(transform(parse_payload(body), moment), moment, bounds)
     return await ingest_delivery(database, notification, ctx, (source, signature.delivery_id(sig)))

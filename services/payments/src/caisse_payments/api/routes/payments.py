@@ -153,7 +153,7 @@ async def verify_receipt(
 @router.get(
     "/{referenceNumber}",
     response_model=PaymentDetailRead,
-    summary="Payment details with allocations and history (payments:read)",
+    summary="Payment details with allocations, history and conflicting deliveries (payments:read)",
 )
 async def get_payment(referenceNumber: str, session: SessionDep, who: Reader) -> PaymentDetailRead:
     d = await queries.get_payment(session, referenceNumber, who)
@@ -162,6 +162,7 @@ async def get_payment(referenceNumber: str, session: SessionDep, who: Reader) ->
             **d.payment._mapping,
             "allocations": [dict(a._mapping) for a in d.allocations],
             "history": [dict(h._mapping) for h in d.history],
+            "conflicts": [dict(c._mapping) for c in d.conflicts],
         }
     )
 
