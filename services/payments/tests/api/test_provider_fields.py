@@ -270,3 +270,18 @@ async def test_moov_has_no_transaction_type_field(client: Any) -> None:
     p = resp.json()
     assert p["transaction_type"] == "REMBOURSEMENT_PRET"
     assert "transaction type" not in (p["review_reason"] or "")
+
+
+@pytest.mark.parametrize("paid_at", ["0001-01-01T00:00:00+14:00", "2099-01-01T00:00:00Z"])
+async def test_an_operator_date_outside_the_bounds_is_refused(
+    client: Any, token_factory: Any, paid_at: str
+) -> None:
+    body = {
+        "provider_reference": f"OP{uuid.uuid4().hex[:8]}",
+        "amount": 10,
+        "currency": "XOF",
+        "paid_at": paid_at,
+        "transaction_type": "DEPOT_EPARGNE",
+    }
+    resp = await client.post("/api/payments", json=body, headers=token_factory.headers("payments:create"))
+    assert resp.status_code == 422, resp.text

@@ -102,6 +102,17 @@ class DateBounds:
         """From the settings (a date, seconds)."""
         return cls(datetime.combine(floor, time.min, UTC), timedelta(seconds=max_ahead_s))
 
+    def contains(self, moment: datetime, now: datetime) -> bool:
+        """Whether a payment date is believable when received at ``now``."""
+        return self.floor <= moment <= now + self.max_ahead
+
+    def check(self, moment: datetime, now: datetime) -> None:
+        """Refuse (422) a date an operator or partner typed outside the bounds."""
+        if not self.contains(moment, now):
+            raise InvalidNotification(
+                f"paid_at {moment.isoformat()} is before {self.floor:%Y-%m-%d} or too far ahead"
+            )
+
 
 def check_paid_at(n: Notification, now: datetime, bounds: DateBounds) -> Notification:
     """A success dated before the floor or too far ahead: received now, flagged for review.
@@ -111,9 +122,9 @@ def check_paid_at(n: Notification, now: datetime, bounds: DateBounds) -> Notific
     """
     if n.outcome is not NotificationOutcome.SUCCESS:
         return n  # paid_at is only stored for a success
-    ceiling = now + bounds.max_ahead
-    if bounds.floor <= n.paid_at <= ceiling:
+    if bounds.contains(n.paid_at, now):
         return n
+    ceiling = now + bounds.max_ahead
     note = (
         f"provider date {n.paid_at.isoformat()} outside {bounds.floor:%Y-%m-%d} .. "
         f"{ceiling:%Y-%m-%d %H:%M} UTC; paid_at is the time received"
