@@ -14,8 +14,10 @@ are optional: a loan repayment is allocated afterwards under the loan's row lock
 
 ``STANDALONE_INTAKE`` is the autocommit variant for webhooks (a single statement is atomic on
 its own). It records the delivery only together with what it answers: the new payment, or a
-known one with the same amount and currency that a retry leaves unchanged (``known``). Any other
-case writes nothing and returns NULL columns, and the caller runs the transactional path. It runs
+known one that a retry neither completes nor disagrees with (``known``, the SQL form of
+``domain.duplicates``: same amount and currency, and the account, CIF, type and outcome it states).
+Any other case writes nothing and returns NULL columns, and the caller runs the transactional path
+(which records a conflicting retry and flags the payment). It runs
 on the pooled connection's asyncpg driver (``db.driver``), prepared once per connection (asyncpg's
 statement cache): SQLAlchemy's execution layer cost ~250 us of CPU per webhook, more than the
 statement.

@@ -90,7 +90,8 @@ def _type(value: Any, notes: list[str]) -> tuple[TransactionType, bool]:
     try:
         return TransactionType(str(value).upper()), True
     except ValueError:
-        notes.append(f"unknown transaction type {str(value)[:60]!r}: recorded as {DEFAULT_TYPE.value}")
+        quoted = str(value)[:60]  # only quoted in the note: the whole value is in the raw payload
+        notes.append(f"unknown transaction type {quoted!r}: recorded as {DEFAULT_TYPE.value}")
         return DEFAULT_TYPE, False
 
 
