@@ -108,7 +108,7 @@ async def main(argv: list[str]) -> None:
         await upgrade_async(SERVICE_DIR, pg.url)
         settings = Settings(
             database_url=pg.url,
-            environment="test",
+            environment="development",
             run_background_workers=False,
             ip_max_attempts=10**9,
             max_failed_logins=10**9,

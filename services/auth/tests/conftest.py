@@ -25,7 +25,7 @@ async def make_settings(pg: PostgresForTests, **overrides: Any) -> Settings:
     """Settings on a fresh migrated database, cheap argon2 (tests only), no workers."""
     values: dict[str, Any] = {
         "database_url": await pg.migrated_database(SERVICE_DIR, "auth"),
-        "environment": "test",
+        "environment": "development",
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,
         "ip_max_attempts": 100_000,

@@ -27,7 +27,7 @@ def make_settings(database_url: str, bootstrap: str = "127.0.0.1:1", **kw: Any) 
         "database_url": database_url,
         "kafka_bootstrap_servers": bootstrap,
         "kafka_enable_idempotence": False,
-        "environment": "test",
+        "environment": "development",
         "log_json": False,
         "consumer_retry_delays_s": (0.5, 1.0),
         "outbox_poll_interval_s": 0.05,

@@ -25,7 +25,7 @@ def make_settings(db_url: str, bootstrap: str = "127.0.0.1:1", **kw: Any) -> Set
         "kafka_enable_idempotence": False,
         "run_background_workers": False,
         "log_json": False,
-        "environment": "test",
+        "environment": "development",
         "reconciliation_schedule_enabled": False,
     }
     base.update(kw)

@@ -69,8 +69,10 @@ class ServiceSettings(BaseSettings):
 
     @property
     def is_development(self) -> bool:
-        """True for local development and the test harness."""
-        return self.environment in ("development", "test")
+        """True only for an explicitly development environment (the test harness says so too)."""
+        # Not "test": a deployment named "test" is reachable by others and must not accept the
+        # development secrets that ship in code.
+        return self.environment == "development"
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> ServiceSettings:

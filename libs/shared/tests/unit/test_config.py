@@ -16,7 +16,7 @@ def test_development_accepts_default_secret() -> None:
     assert DemoSettings(environment="development").webhook_secret.get_secret_value() == "dev-secret"
 
 
-@pytest.mark.parametrize("env", ["staging", "production"])
+@pytest.mark.parametrize("env", ["test", "staging", "production"])
 def test_default_secret_refused_outside_development(env: str) -> None:
     with pytest.raises(ValidationError, match="webhook_secret has a development default"):
         DemoSettings(environment=env)

@@ -75,7 +75,7 @@ async def test_private_keys_are_encrypted_at_rest(api: Any, settings_for: Any, a
 async def test_cli_create_admin(settings_for: Any, api_for: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = await settings_for()
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("CAISSE_ENV", "test")
+    monkeypatch.setenv("CAISSE_ENV", "development")
     result = await _invoke(["create-admin", "--username", "first.admin", "--generate"])
     assert result.exit_code == 0, result.output
     password = result.output.split("shown once):", 1)[1].strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar, Literal, Self
 
 from caisse_shared.config import ServiceSettings
@@ -45,8 +46,14 @@ class Settings(ServiceSettings):
     # Reverse proxies (CIDR list) whose X-Forwarded-For is believed: only when the direct peer is
     # one of them does the allowlist check the right-most forwarded address that is not.
     webhook_trusted_proxies: list[str] = []
+    # A provider's payment date before the floor, or more than max_ahead after reception, is
+    # not believed: the payment is dated when received and flagged for review. Ahead: a day
+    # covers every time zone and a provider clock somewhat off.
+    payment_date_floor: date = date(2000, 1, 1)
+    payment_date_max_ahead_s: float = 24 * 3600.0
     allocation_order: tuple[str, ...] = ("PENALTIES", "INTEREST", "PRINCIPAL")
-    # Outbound aggregator used by initiate / check-status.
+    # Outbound aggregator used by initiate / check-status. The sandbox answers SUCCESS without
+    # any aggregator: refused outside development (deployments must name the real one).
     provider: Literal["sandbox", "kkiapay"] = "sandbox"
     kkiapay_base_url: str = "https://api.kkiapay.me"
     kkiapay_api_key: SecretStr = SecretStr("dev-secret")
@@ -64,6 +71,16 @@ class Settings(ServiceSettings):
         check_networks(
             [*self.webhook_trusted_proxies, *(n for v in self.webhook_ip_allowlist.values() for n in v)]
         )
+        return self
+
+    @model_validator(mode="after")
+    def _sandbox_only_in_development(self) -> Self:
+        """The sandbox provider (and its sandbox-test endpoint) would mark money as received."""
+        if self.provider == "sandbox" and not self.is_development:
+            raise ValueError(
+                f"provider 'sandbox' is for development only, not {self.environment}: "
+                "set CAISSE_PAYMENTS_PROVIDER to the real aggregator (kkiapay)"
+            )
         return self
 
     @model_validator(mode="after")

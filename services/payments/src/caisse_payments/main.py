@@ -11,7 +11,7 @@ from caisse_shared.http.security import TokenVerifier
 from caisse_shared.messaging.consumer import ConsumerConfig, ConsumerRunner
 from fastapi import FastAPI
 
-from caisse_payments.api.routes import payments, reconciliation, tontine, webhooks
+from caisse_payments.api.routes import payments, reconciliation, sandbox, tontine, webhooks
 from caisse_payments.config import Settings
 from caisse_payments.consumers.loans import handle_loan_updated
 from caisse_payments.db.driver import limit_in_flight
@@ -82,13 +82,16 @@ def create_app(
         ping_idle_s=settings.db_ping_idle_s,
     )
     limit_in_flight(database.engine, settings.webhook_db_concurrency or None)
+    routers = [webhooks.router, reconciliation.router, tontine.router]
+    if settings.provider == "sandbox":  # development only (Settings refuses it elsewhere)
+        routers.append(sandbox.router)
     app = create_service_app(
         settings=settings,
         database=database,
         title="Caisse payments",
         description=DESCRIPTION,
         verifier=verifier,
-        routers=[webhooks.router, reconciliation.router, tontine.router, payments.router],
+        routers=[*routers, payments.router],  # payments last: its /{referenceNumber} matches all
         workers=lambda app: _workers(settings, database),
         on_startup=_freeze_startup_objects,
     )

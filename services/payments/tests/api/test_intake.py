@@ -84,16 +84,26 @@ async def test_replay_and_provider_retry_write_nothing_more(client: Any, app: An
     assert await _counts(app, ref) == (1, 1, 1)
 
 
-async def test_mismatched_duplicate_is_refused_and_its_delivery_not_kept(client: Any, app: Any) -> None:
+async def test_mismatched_duplicate_is_refused_and_recorded_once(client: Any, app: Any) -> None:
     ref = f"I{uuid.uuid4().hex[:12]}"
     raw, headers = signed(_body(ref))
     assert (await client.post(URL, content=raw, headers=headers)).status_code == 201
     other_raw, other_headers = signed(_body(ref, amount=9_999), ts=int(time.time()) - 1)
-    for _ in range(2):  # rolled back with its answer: the same delivery is judged again, not "replayed"
-        resp = await client.post(URL, content=other_raw, headers=other_headers)
-        assert resp.status_code == 409
-        assert resp.json()["code"] != "webhook_replayed"
+    resp = await client.post(URL, content=other_raw, headers=other_headers)
+    assert resp.status_code == 409
+    assert resp.json()["code"] == "provider_reference_mismatch"
+    # kept with its answer: the same delivery again is a replay, recorded once
+    again = await client.post(URL, content=other_raw, headers=other_headers)
+    assert (again.status_code, again.json()["code"]) == (409, "webhook_replayed")
     assert await _counts(app, ref) == (1, 1, 1)
+    conflicts = await scalar(
+        app,
+        "SELECT count(*) FROM payments.payment_conflict c JOIN payments.payment p ON p.id = c.payment_id "
+        "WHERE p.provider_reference = :r AND c.kind = 'AMOUNT_MISMATCH'",
+        r=ref,
+    )
+    assert conflicts == 1
+    assert await scalar(app, "SELECT needs_review FROM payments.payment WHERE provider_reference=:r", r=ref)
 
 
 @pytest.mark.parametrize("identical", [True, False])
@@ -126,6 +136,7 @@ async def test_the_statement_is_all_or_nothing(client: Any, app: Any) -> None:
             values,
             delivery=("kkiapay", delivery_id),
             outcome="SUCCESS",
+            compare_type=None,
             history_reason=None,
             outbox_row={**event_row, "event_id": taken},  # unique event_id already used
         )
@@ -140,6 +151,27 @@ async def test_the_statement_is_all_or_nothing(client: Any, app: Any) -> None:
         )
         == 0
     )
+
+
+@pytest.mark.parametrize(("column", "length"), [("account_number", 61), ("payer_phone", 41), ("cif", 61)])
+async def test_the_statement_refuses_a_value_too_long_instead_of_cutting_it(
+    app: Any, column: str, length: int
+) -> None:
+    """An explicit CAST to VARCHAR(n) cuts silently: the statement casts to VARCHAR, the column refuses."""
+    ref = f"I{uuid.uuid4().hex[:12]}"
+    n = TRANSFORMS["kkiapay"][1](_body(ref), datetime.now(UTC))
+    values = ingest_service._values(n, ingest_service.IngestContext(order=parse_order(ORDER)))
+    with pytest.raises(asyncpg.StringDataRightTruncationError):
+        await intake.insert_standalone(
+            database_of(app).engine,
+            {**values, column: "9" * length},
+            delivery=("kkiapay", uuid.uuid4().hex),
+            outcome="SUCCESS",
+            compare_type=None,
+            history_reason=None,
+            outbox_row=None,
+        )
+    assert await scalar(app, "SELECT count(*) FROM payments.payment WHERE provider_reference=:r", r=ref) == 0
 
 
 async def test_a_lost_driver_connection_is_dropped_from_the_pool(db_url: str) -> None:

@@ -122,3 +122,11 @@ async def test_kkiapay_adapter_over_http(db_url: str) -> None:
     )
     with pytest.raises(ProviderUnavailable):
         await broken.status("KK1")
+    too_long = KkiapayProvider(
+        settings,
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, json={"transactionId": "K" * 121, "status": "PENDING"})
+        ),
+    )
+    with pytest.raises(ProviderUnavailable, match="too long"):  # refused, not cut
+        await too_long.status("KK1")

@@ -32,7 +32,7 @@ def _start(db_url: str, bootstrap: str, port: int) -> subprocess.Popen[bytes]:
         "DATABASE_URL": db_url,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "CAISSE_KAFKA_ENABLE_IDEMPOTENCE": "false",
-        "CAISSE_ENV": "test",
+        "CAISSE_ENV": "development",
         "CAISSE_PAYMENTS_CONSUME_LOANS": "false",
         "CAISSE_LOG_LEVEL": "WARNING",
         "CAISSE_PAYMENTS_RECONCILIATION_SCHEDULE_ENABLED": "false",

@@ -12,7 +12,8 @@ import pytest
 from caisse_shared.testing.infra import BrokerForTests, PostgresForTests
 from caisse_shared.testing.tokens import TokenFactory
 
-os.environ.setdefault("CAISSE_ENV", "test")
+# Tests run as development (dev secrets, sandbox provider); "test" is a deployment environment.
+os.environ.setdefault("CAISSE_ENV", "development")
 
 
 @pytest.fixture(scope="session")

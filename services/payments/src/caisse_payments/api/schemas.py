@@ -77,11 +77,23 @@ class PaymentRead(_Read):
     original_payment_id: uuid.UUID | None
 
 
+class ConflictRead(_Read):
+    """A provider delivery that disagreed with the payment (kept whole; the payment flagged)."""
+
+    kind: str
+    detail: str
+    channel: str
+    delivery_id: str | None
+    raw: dict[str, Any] | None
+    received_at: datetime
+
+
 class PaymentDetailRead(PaymentRead):
-    """A payment with allocations and history."""
+    """A payment with allocations, history and the deliveries that disagreed with it."""
 
     allocations: list[AllocationRead]
     history: list[HistoryRead]
+    conflicts: list[ConflictRead]
 
 
 class SuspenseAllocationCreate(BaseModel):

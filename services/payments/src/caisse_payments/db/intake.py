@@ -14,11 +14,17 @@ are optional: a loan repayment is allocated afterwards under the loan's row lock
 
 ``STANDALONE_INTAKE`` is the autocommit variant for webhooks (a single statement is atomic on
 its own). It records the delivery only together with what it answers: the new payment, or a
-known one with the same amount and currency that a retry leaves unchanged (``known``). Any other
-case writes nothing and returns NULL columns, and the caller runs the transactional path. It runs
+known one that a retry neither completes nor disagrees with (``known``, the SQL form of
+``domain.duplicates``: same amount and currency, and the account, CIF, type and outcome it states).
+Any other case writes nothing and returns NULL columns, and the caller runs the transactional path
+(which records a conflicting retry and flags the payment). It runs
 on the pooled connection's asyncpg driver (``db.driver``), prepared once per connection (asyncpg's
 statement cache): SQLAlchemy's execution layer cost ~250 us of CPU per webhook, more than the
 statement.
+
+Parameters are cast to unbounded types (``VARCHAR``, not the column's ``VARCHAR(n)``): an
+explicit cast to ``VARCHAR(n)`` silently cuts a longer value, while storing an unbounded one in
+the column refuses it ("value too long"). Identifiers are never cut (``domain.identifiers``).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Boolean, Column, TextualSelect, bindparam, column, text
+from sqlalchemy import Boolean, Column, String, TextualSelect, bindparam, column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.postgresql.base import PGDialect
@@ -46,9 +52,9 @@ RETURNED = tuple(c for c in payment.c if c.name != "raw")
 EVENT_FIELDS = ("event_id", "event_type", "schema_version", "topic", "key", "payload", "headers")
 _EVENT_TYPES = {
     "event_id": "UUID",
-    "event_type": "VARCHAR(200)",
+    "event_type": "VARCHAR",
     "schema_version": "INTEGER",
-    "topic": "VARCHAR(249)",
+    "topic": "VARCHAR",
     "key": "TEXT",
     "payload": "BYTEA",
     "headers": "JSONB",
@@ -63,37 +69,49 @@ def _cast(name: str, sql_type: str) -> str:
 
 
 def _type(col: Column[Any]) -> str:
+    """The column's type for a parameter cast, strings without their length (see above)."""
+    if isinstance(col.type, String):
+        return "VARCHAR"
     return str(col.type.compile(dialect=_PG))
 
 
 _CLAIM_FIRST = f"""claim AS (
     INSERT INTO {SCHEMA}.webhook_delivery (channel, delivery_id)
-    SELECT CAST(:d_channel AS VARCHAR(20)), CAST(:d_id AS VARCHAR(64))
-    WHERE CAST(:d_id AS VARCHAR(64)) IS NOT NULL
+    SELECT CAST(:d_channel AS VARCHAR), CAST(:d_id AS VARCHAR)
+    WHERE CAST(:d_id AS VARCHAR) IS NOT NULL
     ON CONFLICT DO NOTHING
     RETURNING 1
 )"""
-_CLAIMED_FIRST = "(CAST(:d_id AS VARCHAR(64)) IS NULL OR EXISTS (SELECT 1 FROM claim))"
+_CLAIMED_FIRST = "(CAST(:d_id AS VARCHAR) IS NULL OR EXISTS (SELECT 1 FROM claim))"
 _SEEN = f"""seen AS (
     SELECT 1 FROM {SCHEMA}.webhook_delivery
-    WHERE channel = CAST(:d_channel AS VARCHAR(20)) AND delivery_id = CAST(:d_id AS VARCHAR(64))
+    WHERE channel = CAST(:d_channel AS VARCHAR) AND delivery_id = CAST(:d_id AS VARCHAR)
 )"""  # noqa: S608
 _NOT_SEEN = "(NOT EXISTS (SELECT 1 FROM seen))"
-# A retry answered with the stored payment unchanged (services.ingest._duplicate's no-op case).
+# A retry answered with the stored payment unchanged: same amount and currency, nothing it
+# states differs (domain.duplicates.disagreements: the account, CIF and type it gives, FAILED
+# after money in) and nothing it completes (domain.duplicates.completes). Anything else goes
+# to the transactional path, which records a conflict or completes the payment.
 _KNOWN = f""", known AS (
     SELECT p.* FROM {SCHEMA}.payment p
-    WHERE p.channel = CAST(:channel AS VARCHAR(20))
-      AND p.provider_reference = CAST(:provider_reference AS VARCHAR(120))
+    WHERE p.channel = CAST(:channel AS VARCHAR)
+      AND p.provider_reference = CAST(:provider_reference AS VARCHAR)
       AND {_NOT_SEEN}
-      AND p.amount = CAST(:amount AS BIGINT) AND p.currency = CAST(:currency AS VARCHAR(3))
-      AND (p.status NOT IN ('PENDING', 'FAILED') OR CAST(:outcome AS TEXT) = 'PENDING'
-           OR (p.status = 'FAILED' AND CAST(:outcome AS TEXT) = 'FAILED'))
+      AND p.amount = CAST(:amount AS BIGINT) AND p.currency = CAST(:currency AS VARCHAR)
+      AND (CAST(:account_number AS VARCHAR) IS NULL
+           OR p.account_number IS NOT DISTINCT FROM CAST(:account_number AS VARCHAR))
+      AND (CAST(:cif AS VARCHAR) IS NULL OR p.cif IS NOT DISTINCT FROM CAST(:cif AS VARCHAR))
+      AND (CAST(:compare_type AS VARCHAR) IS NULL
+           OR p.transaction_type = CAST(:compare_type AS VARCHAR))
+      AND (CAST(:outcome AS TEXT) = 'PENDING'
+           OR (p.status = 'FAILED' AND CAST(:outcome AS TEXT) = 'FAILED')
+           OR (p.status NOT IN ('PENDING', 'FAILED') AND CAST(:outcome AS TEXT) = 'SUCCESS'))
 ), claim_new AS (
     INSERT INTO {SCHEMA}.webhook_delivery (channel, delivery_id)
-    SELECT CAST(:d_channel AS VARCHAR(20)), CAST(:d_id AS VARCHAR(64)) FROM ins
+    SELECT CAST(:d_channel AS VARCHAR), CAST(:d_id AS VARCHAR) FROM ins
 ), claim_known AS (
     INSERT INTO {SCHEMA}.webhook_delivery (channel, delivery_id)
-    SELECT CAST(:d_channel AS VARCHAR(20)), CAST(:d_id AS VARCHAR(64)) FROM known
+    SELECT CAST(:d_channel AS VARCHAR), CAST(:d_id AS VARCHAR) FROM known
     ON CONFLICT DO NOTHING
     RETURNING 1
 )"""  # noqa: S608
@@ -114,13 +132,13 @@ def _sql(guard: str, may_insert: str, claimed: str, after_insert: str = "", rows
 WITH {guard}, ins AS (
     INSERT INTO {SCHEMA}.payment ({names}, institution_id)
     SELECT {casts}, (SELECT l.institution_id FROM {SCHEMA}.loan l
-                     WHERE l.account_number = CAST(:account_number AS VARCHAR(60)))
+                     WHERE l.account_number = CAST(:account_number AS VARCHAR))
     WHERE {may_insert}
     ON CONFLICT (channel, provider_reference) DO NOTHING
     RETURNING *
 ){after_insert}, hist AS (
     INSERT INTO {SCHEMA}.payment_history (payment_id, from_status, to_status, reason, actor)
-    SELECT ins.id, NULL, ins.status, CAST(:h_reason AS TEXT), CAST(:created_by AS VARCHAR(120))
+    SELECT ins.id, NULL, ins.status, CAST(:h_reason AS TEXT), CAST(:created_by AS VARCHAR)
     FROM ins WHERE CAST(:with_history AS BOOLEAN)
 ), ob AS (
     INSERT INTO {SCHEMA}.outbox ({", ".join(EVENT_FIELDS)})
@@ -210,6 +228,7 @@ async def insert_standalone(
     *,
     delivery: tuple[str, str],
     outcome: str,
+    compare_type: str | None,
     history_reason: str | None,
     outbox_row: Mapping[str, Any] | None,
 ) -> IntakeRow:
@@ -221,7 +240,11 @@ async def insert_standalone(
     NULL columns when neither applies (nothing written: use the transactional path). A database
     error is the driver's (asyncpg) exception.
     """
-    params = {**_params(values, delivery, history_reason, True, outbox_row), "outcome": outcome}
+    params = {
+        **_params(values, delivery, history_reason, True, outbox_row),
+        "outcome": outcome,
+        "compare_type": compare_type,  # the type the retry states, else NULL (not compared)
+    }
     async with driver_connection(engine) as driver:
         record = await driver.fetchrow(_STANDALONE_SQL, *_driver_args(params))
     return IntakeRow(record)

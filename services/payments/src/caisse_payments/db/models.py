@@ -119,6 +119,22 @@ payment_history = Table(
     _ts("at", default=True),
 )
 
+# A provider delivery that disagreed with the payment already stored under its reference
+# (migration 0004): another amount, loan, customer, type or outcome. The payment stays exactly
+# once and is flagged for review; the delivery is kept whole here for the operator.
+payment_conflict = Table(
+    "payment_conflict",
+    md,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("payment_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("channel", String(20), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("delivery_id", String(64)),
+    Column("raw", JSONB),
+    _ts("received_at", default=True),
+)
+
 loan = Table(
     "loan",
     md,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Row, and_, case, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from caisse_payments.db.models import (
     loan,
     payment,
     payment_allocation,
+    payment_conflict,
     payment_history,
     webhook_delivery,
 )
@@ -121,6 +122,38 @@ async def add_history(
             to_status=to_status,
             reason=reason,
             actor=actor,
+        )
+    )
+
+
+async def add_conflict(session: AsyncSession, **values: Any) -> None:
+    """Keep one delivery that disagreed with its payment."""
+    await session.execute(insert(payment_conflict).values(**values))
+
+
+async def conflicts_of(session: AsyncSession, payment_id: uuid.UUID) -> Sequence[Row[Any]]:
+    """The disagreeing deliveries of a payment, oldest first."""
+    stmt = (
+        select(payment_conflict)
+        .where(payment_conflict.c.payment_id == payment_id)
+        .order_by(payment_conflict.c.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def flag_for_review(session: AsyncSession, payment_id: uuid.UUID, reason: str) -> None:
+    """needs_review, the reason added to the payment's (once: the same retry again adds nothing)."""
+    current = func.coalesce(payment.c.review_reason, "")
+    await session.execute(
+        update(payment)
+        .where(payment.c.id == payment_id)
+        .values(
+            needs_review=True,
+            review_reason=case(
+                (func.strpos(current, reason) > 0, payment.c.review_reason),
+                else_=func.concat_ws("; ", payment.c.review_reason, reason),
+            ),
+            updated_at=func.now(),
         )
     )
 

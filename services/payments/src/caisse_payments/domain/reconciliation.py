@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from caisse_payments.domain.model import CURRENCY_RE, InvalidNotification
+from caisse_payments.domain.identifiers import MAX_LENGTH
+from caisse_payments.domain.model import InvalidNotification, is_currency
 
 
 class IssueKind(StrEnum):
@@ -86,8 +87,18 @@ def _parse_date(value: str, line_no: int) -> date:
         raise StatementInvalid(f"line {line_no}: invalid date {value!r}") from None
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_statement(text: str, max_lines: int = 200_000) -> list[StatementLine]:
     """CSV with header ``provider_reference,amount,currency,date`` (amount in minor units)."""
+    if "\x00" in text or (not text.isascii() and not _encodable(text)):
+        raise StatementInvalid("statement contains NUL or an unpaired surrogate")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -98,8 +109,14 @@ def parse_statement(text: str, max_lines: int = 200_000) -> list[StatementLine]:
             raise StatementInvalid(f"statement longer than {max_lines} lines")
         ref = (row["provider_reference"] or "").strip()
         amount, currency = (row["amount"] or "").strip(), (row["currency"] or "").strip().upper()
-        if not ref or not amount.isdigit() or not CURRENCY_RE.match(currency):
+        if not ref or not (amount.isascii() and amount.isdigit()) or not is_currency(currency):
             raise StatementInvalid(f"line {n}: reference, integer amount and currency required")
+        if len(ref) > MAX_LENGTH["provider_reference"]:  # never cut: the line could match another
+            raise StatementInvalid(
+                f"line {n}: provider reference longer than {MAX_LENGTH['provider_reference']} characters"
+            )
+        if len(amount) > 16:
+            raise StatementInvalid(f"line {n}: amount out of range")
         lines.append(
             StatementLine(ref, int(amount), currency, _parse_date((row["date"] or "").strip(), n), n)
         )

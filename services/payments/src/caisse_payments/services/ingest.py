@@ -18,6 +18,13 @@ from caisse_payments.config import SCHEMA
 from caisse_payments.db import intake
 from caisse_payments.db import repositories as repo
 from caisse_payments.domain.allocation import Allocation, Component, allocate
+from caisse_payments.domain.duplicates import (
+    ConflictKind,
+    StoredPayment,
+    amount_differs,
+    completes,
+    disagreements,
+)
 from caisse_payments.domain.model import (
     DuplicateMismatch,
     Notification,
@@ -25,11 +32,10 @@ from caisse_payments.domain.model import (
     PaymentStatus,
     TransactionType,
     WebhookReplayed,
+    review_reason,
 )
-from caisse_payments.services import events
+from caisse_payments.services import conflicts, events
 from caisse_payments.services.events import outbox_row
-
-REOPENABLE = frozenset({PaymentStatus.PENDING, PaymentStatus.FAILED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +48,15 @@ class IngestContext:
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    """The stored payment and whether this call created it."""
+    """The stored payment, whether this call created it, and the refusal to raise once committed.
+
+    ``refused``: a delivery with another amount under a known reference, recorded as a conflict
+    (its transaction must commit, then the caller answers 409).
+    """
 
     payment: Any
     created: bool
+    refused: DuplicateMismatch | None = None
 
 
 def new_reference(now: datetime) -> str:
@@ -79,15 +90,20 @@ UNALLOCATED_COLUMNS: dict[str, Any] = {
 }
 
 
-def alloc_columns(alloc: Allocation) -> dict[str, Any]:
-    """The payment columns an allocation sets."""
+def review_columns(*reasons: str | None) -> dict[str, Any]:
+    """needs_review and review_reason from every reason there is."""
+    reason = review_reason(*reasons)
+    return {"needs_review": reason is not None, "review_reason": reason}
+
+
+def alloc_columns(alloc: Allocation, notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The payment columns an allocation sets (with the notification's review notes)."""
     return {
         "allocated_penalties": alloc.penalties,
         "allocated_interest": alloc.interest,
         "allocated_principal": alloc.principal,
         "unallocated_amount": alloc.unallocated,
-        "needs_review": alloc.review_reason is not None,
-        "review_reason": alloc.review_reason,
+        **review_columns(alloc.review_reason, *notes),
         "status": alloc.status.value,
     }
 
@@ -112,9 +128,10 @@ def _values(n: Notification, ctx: IngestContext) -> dict[str, Any]:
         "created_by": ctx.actor,
         "raw": n.raw or None,
         **UNALLOCATED_COLUMNS,
+        **review_columns(*n.review_notes),
     }
     if alloc is not None:
-        values.update(alloc_columns(alloc))
+        values.update(alloc_columns(alloc, n.review_notes))
     values["status"] = _initial_status(n, alloc).value
     return values
 
@@ -140,13 +157,16 @@ async def ingest(
     ctx: IngestContext,
     *,
     delivery: tuple[str, str] | None = None,
+    keep_refused: bool = False,
 ) -> IngestResult:
     """Store a notification exactly once per (channel, provider reference) and announce it.
 
     ``delivery`` (channel, delivery id) is the signed webhook delivery to claim first: a replay
     raises :class:`WebhookReplayed`. A new payment that needs no loan is claimed, stored, given
     its history row and its outbox event in one statement; a loan repayment is then allocated
-    under the loan's row lock; a known provider reference takes the duplicate path.
+    under the loan's row lock; a known provider reference takes the duplicate path. Another
+    amount under a known reference raises :class:`DuplicateMismatch`, or with ``keep_refused``
+    is recorded and returned in ``refused`` for the caller to raise after the commit.
     """
     values = _values(n, ctx)
     final = not _needs_loan(n)
@@ -161,7 +181,10 @@ async def ingest(
     if not row.claimed:
         raise WebhookReplayed("this signed delivery was already received")
     if row.id is None:
-        return IngestResult(await _duplicate(session, n, ctx), created=False)
+        result = await _duplicate(session, n, ctx, delivery[1] if delivery else None)
+        if result.refused is not None and not keep_refused:
+            raise result.refused
+        return result
     if final:
         return IngestResult(row, created=True)
     await _allocate(session, row.id, n, ctx, from_status=None)
@@ -176,8 +199,9 @@ async def ingest_delivery(
     The common cases of a payment that needs no loan allocation are one autocommit statement:
     a new payment (delivery + payment + history + outbox: all or nothing), a provider retry
     answered with the unchanged stored payment (delivery only), a replay (nothing). Anything else
-    (amount mismatch, completion of a pending payment, loan repayment) runs :func:`ingest` in one
-    transaction, claiming the delivery there.
+    (amount mismatch, a retry that disagrees or completes a pending payment, loan repayment) runs
+    :func:`ingest` in one transaction, claiming the delivery there. Another amount is recorded
+    as a conflict, committed, then refused (409).
     """
     if not _needs_loan(n):
         values = _values(n, ctx)
@@ -186,6 +210,7 @@ async def ingest_delivery(
             values,
             delivery=delivery,
             outcome=n.outcome.value,
+            compare_type=n.transaction_type.value if n.type_given else None,
             history_reason=values["review_reason"] or n.failure_reason,
             outbox_row=_outbox_row(n, values),
         )
@@ -194,21 +219,47 @@ async def ingest_delivery(
         if row.id is not None:
             return IngestResult(row, created=row.created)
     async with database.unit_of_work() as session:
-        return await ingest(session, n, ctx, delivery=delivery)
+        result = await ingest(session, n, ctx, delivery=delivery, keep_refused=True)
+    if result.refused is not None:
+        raise result.refused
+    return result
 
 
-async def _duplicate(session: AsyncSession, n: Notification, ctx: IngestContext) -> Any:
-    """A known provider reference: the original answer, or completion of a pending payment."""
+def _stored(row: Any) -> StoredPayment:
+    return StoredPayment(
+        row.amount, row.currency, row.status, row.account_number, row.cif, row.transaction_type
+    )
+
+
+async def _duplicate(
+    session: AsyncSession, n: Notification, ctx: IngestContext, delivery_id: str | None
+) -> IngestResult:
+    """A known provider reference: the original answer, completion of a pending payment, and a
+    conflict recorded (payment flagged) for a retry that disagrees with it."""
     row = await repo.by_provider_ref(session, n.channel.value, n.provider_reference, lock=True)
     assert row is not None  # the conflicting row is committed: ON CONFLICT saw it
-    if row.amount != n.amount or row.currency != n.currency:
-        raise DuplicateMismatch(
+    stored = _stored(row)
+    if amount_differs(stored, n):
+        detail = f"amount {n.amount} {n.currency}, stored {row.amount} {row.currency}"
+        await conflicts.record(session, row, n, ConflictKind.AMOUNT_MISMATCH, detail, delivery_id)
+        refused = DuplicateMismatch(
             f"provider reference {n.provider_reference} already recorded with another amount",
             reference_number=row.reference_number,
         )
-    reopen = row.status in REOPENABLE and n.outcome is not NotificationOutcome.PENDING
-    if not reopen or (row.status == PaymentStatus.FAILED and n.outcome is NotificationOutcome.FAILED):
-        return row
+        return IngestResult(row, created=False, refused=refused)
+    disagree = disagreements(stored, n)
+    moves_on = completes(stored, n)
+    if moves_on:
+        await _complete(session, row, n, ctx)
+    if disagree:
+        detail = "; ".join(disagree)
+        await conflicts.record(session, row, n, ConflictKind.CONFLICTING_RETRY, detail, delivery_id)
+    changed = moves_on or bool(disagree)
+    return IngestResult(await repo.by_id(session, row.id) if changed else row, created=False)
+
+
+async def _complete(session: AsyncSession, row: Any, n: Notification, ctx: IngestContext) -> None:
+    """A PENDING (or FAILED) payment gets its final outcome; the stored loan and type win."""
     merged = dataclasses.replace(
         n,
         account_number=row.account_number or n.account_number,
@@ -222,6 +273,7 @@ async def _duplicate(session: AsyncSession, n: Notification, ctx: IngestContext)
             status=PaymentStatus.FAILED.value,
             failure_reason=n.failure_reason,
             updated_at=datetime.now(UTC),
+            **review_columns(row.review_reason, *n.review_notes),
         )
         await repo.add_history(
             session,
@@ -237,7 +289,8 @@ async def _duplicate(session: AsyncSession, n: Notification, ctx: IngestContext)
             session, row.id, paid_at=n.paid_at, payer_phone=row.payer_phone or n.payer_phone
         )
         await _allocate(session, row.id, merged, ctx, from_status=row.status)
-    return await repo.by_id(session, row.id)
+        if row.review_reason:  # flagged while pending (a conflict): the allocation keeps it
+            await repo.flag_for_review(session, row.id, row.review_reason)
 
 
 async def _allocate(
@@ -252,11 +305,12 @@ async def _allocate(
     loan = await repo.lock_loan(session, n.account_number) if n.account_number else None
     alloc = allocate(n, loan, ctx.order)
     cif = n.cif or (loan.cif if loan else None)
-    await repo.update_payment(session, pid, **alloc_columns(alloc), cif=cif, updated_at=datetime.now(UTC))
+    columns = alloc_columns(alloc, n.review_notes)
+    await repo.update_payment(session, pid, **columns, cif=cif, updated_at=datetime.now(UTC))
     if loan is not None:
         await repo.apply_to_loan(session, pid, loan.account_number, alloc)
     await repo.add_history(
-        session, pid, from_status, alloc.status.value, reason=alloc.review_reason, actor=ctx.actor
+        session, pid, from_status, alloc.status.value, reason=columns["review_reason"], actor=ctx.actor
     )
     await _announce(session, await repo.by_id(session, pid), n)
 

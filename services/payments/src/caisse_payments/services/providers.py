@@ -10,6 +10,7 @@ import httpx
 from caisse_shared.errors import AppError
 
 from caisse_payments.config import Settings
+from caisse_payments.domain.identifiers import MAX_LENGTH
 from caisse_payments.domain.model import NotificationOutcome
 
 
@@ -99,6 +100,8 @@ class KkiapayProvider:
         ref = data.get("transactionId")
         if not isinstance(ref, str) or not ref:
             raise ProviderUnavailable("aggregator answer lacks transactionId")
+        if len(ref) > MAX_LENGTH["provider_reference"]:  # never cut; its webhook is still recorded
+            raise ProviderUnavailable("aggregator answered with a transactionId too long to store")
         status = str(data.get("status", "PENDING")).upper()
         outcome = {"SUCCESS": NotificationOutcome.SUCCESS, "FAILED": NotificationOutcome.FAILED}
         reason = data.get("reason")

@@ -17,11 +17,12 @@ from caisse_payments.domain.model import PaymentNotFound
 
 @dataclass(frozen=True, slots=True)
 class PaymentDetail:
-    """A payment with its allocation lines and state history."""
+    """A payment with its allocation lines, state history and conflicting deliveries."""
 
     payment: Any
     allocations: Sequence[Any]
     history: Sequence[Any]
+    conflicts: Sequence[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,10 @@ async def get_payment(session: AsyncSession, reference: str, principal: Principa
     if row is None or not principal.can_see_institution(row.institution_id):
         raise PaymentNotFound(f"no payment {reference}")
     return PaymentDetail(
-        row, await repo.allocations_of(session, row.id), await repo.history_of(session, row.id)
+        row,
+        await repo.allocations_of(session, row.id),
+        await repo.history_of(session, row.id),
+        await repo.conflicts_of(session, row.id),
     )
 
 

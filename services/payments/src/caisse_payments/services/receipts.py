@@ -109,7 +109,8 @@ def render_pdf(receipt: Receipt) -> bytes:
     ]
     for label, value in rows:
         pdf.cell(45, 7, label)
-        pdf.cell(0, 7, str(value)[:60], new_x="LMARGIN", new_y="NEXT")
+        # wrapped, never cut: a receipt shows the whole reference a customer may quote
+        pdf.multi_cell(0, 7, str(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 12)
     pdf.cell(0, 8, f"Verification code: {receipt.verification_code}", new_x="LMARGIN", new_y="NEXT")

@@ -36,7 +36,9 @@ async def reverse(session: AsyncSession, reference: str, reason: str, actor: str
             "id": rid,
             "reference_number": new_reference(now),
             "channel": original.channel,
-            "provider_reference": f"REV:{original.provider_reference}"[:120],
+            # Our reference (at most 40 characters) keeps it unique and whole; "REV:" + a
+            # 120-character provider reference was cut to 120, so two reversals could collide.
+            "provider_reference": f"REV:{original.reference_number}",
             "transaction_type": original.transaction_type,
             "account_number": original.account_number,
             "cif": original.cif,

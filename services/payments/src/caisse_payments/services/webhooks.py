@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from caisse_shared.db import Database
-from caisse_shared.errors import AppError, Forbidden, NotFound, Unprocessable
+from caisse_shared.errors import Forbidden, NotFound, Unprocessable
 from caisse_shared.http.net import client_address, within
 
 from caisse_payments.config import Settings
 from caisse_payments.domain import signature
 from caisse_payments.domain.channels import TRANSFORMS
+from caisse_payments.domain.model import DateBounds, check_paid_at
+from caisse_payments.domain.payload import parse_payload
 from caisse_payments.services.ingest import IngestContext, IngestResult, ingest_delivery
 
 SIGNATURE_HEADER = "x-caisse-signature"
 TIMESTAMP_HEADER = "x-caisse-timestamp"
-
-
-class MalformedBody(AppError):
-    """The body is not a JSON object."""
-
-    status, title, code = 400, "Malformed JSON body", "malformed"
 
 
 class UnknownChannel(Unprocessable):
@@ -66,17 +61,6 @@ def check_allowlist(
         raise Forbidden("source address not allowed")
 
 
-def parse_json(body: bytes) -> dict[str, object]:
-    """The body as a JSON object, or 400."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedBody("body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedBody("body must be a JSON object")
-    return data
-
-
 async def receive(
     database: Database,
     settings: Settings,
@@ -105,5 +89,6 @@ async def receive(
     )
     assert sig is not None
     _, transform = TRANSFORMS[source]
-    notification = transform(parse_json(body), moment)
+    bounds = DateBounds.of(settings.payment_date_floor, settings.payment_date_max_ahead_s)
+    notification = check_paid_at(transform(parse_payload(body), moment), moment, bounds)
     return await ingest_delivery(database, notification, ctx, (source, signature.delivery_id(sig)))

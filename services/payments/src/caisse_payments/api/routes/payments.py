@@ -28,7 +28,7 @@ from caisse_payments.api.schemas import (
     now_utc,
     payment_read,
 )
-from caisse_payments.domain.model import Notification, NotificationOutcome
+from caisse_payments.domain.model import DateBounds, Notification, NotificationOutcome
 from caisse_payments.services import queries, receipts, reversal, suspense
 from caisse_payments.services.ingest import ingest
 
@@ -83,6 +83,9 @@ async def record_payment(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     ctx = ingest_context(settings, who.subject)
+    now = now_utc()
+    if body.paid_at is not None:  # the caller can correct it: refused, not flagged
+        DateBounds.of(settings.payment_date_floor, settings.payment_date_max_ahead_s).check(body.paid_at, now)
 
     async def action() -> PaymentRead:
         n = Notification(
@@ -91,7 +94,7 @@ async def record_payment(
             amount=body.amount,
             currency=body.currency,
             outcome=NotificationOutcome.SUCCESS,
-            paid_at=body.paid_at or now_utc(),
+            paid_at=body.paid_at or now,
             account_number=body.account_number,
             cif=body.cif,
             transaction_type=body.transaction_type,
@@ -153,7 +156,7 @@ async def verify_receipt(
 @router.get(
     "/{referenceNumber}",
     response_model=PaymentDetailRead,
-    summary="Payment details with allocations and history (payments:read)",
+    summary="Payment details with allocations, history and conflicting deliveries (payments:read)",
 )
 async def get_payment(referenceNumber: str, session: SessionDep, who: Reader) -> PaymentDetailRead:
     d = await queries.get_payment(session, referenceNumber, who)
@@ -162,6 +165,7 @@ async def get_payment(referenceNumber: str, session: SessionDep, who: Reader) ->
             **d.payment._mapping,
             "allocations": [dict(a._mapping) for a in d.allocations],
             "history": [dict(h._mapping) for h in d.history],
+            "conflicts": [dict(c._mapping) for c in d.conflicts],
         }
     )
 

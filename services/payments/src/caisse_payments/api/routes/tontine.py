@@ -1,11 +1,10 @@
-"""Tontine platform payments module: transactions list, initiate, check-status, sandbox-test."""
+"""Tontine platform payments module: transactions list, initiate, check-status."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from caisse_shared.errors import NotFound
 from caisse_shared.http.idempotency import IdempotencyKey, run_idempotent
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -22,15 +21,9 @@ from caisse_payments.api.schemas import (
     CheckStatusCreate,
     InitiateCreate,
     PaymentRead,
-    SandboxTestCreate,
     payment_read,
 )
-from caisse_payments.domain.model import (
-    Channel,
-    NotificationOutcome,
-    PaymentStatus,
-    TransactionType,
-)
+from caisse_payments.domain.model import Channel, PaymentStatus, TransactionType
 from caisse_payments.services import initiate as flow
 from caisse_payments.services import queries
 
@@ -114,29 +107,5 @@ async def check_status(
 ) -> PaymentRead:
     row = await flow.check_status(
         session, provider, body.reference_number, ingest_context(settings, who.subject)
-    )
-    return payment_read(row)
-
-
-@router.post(
-    "/sandbox-test",
-    response_model=PaymentRead,
-    summary="Complete a pending payment in sandbox mode (payments:initiate)",
-)
-async def sandbox_test(
-    body: SandboxTestCreate,
-    session: SessionDep,
-    settings: SettingsDep,
-    provider: ProviderDep,
-    who: Initiator,
-) -> PaymentRead:
-    if settings.provider != "sandbox":
-        raise NotFound("sandbox is not enabled")
-    row = await flow.check_status(
-        session,
-        provider,
-        body.reference_number,
-        ingest_context(settings, who.subject),
-        forced=NotificationOutcome(body.outcome),
     )
     return payment_read(row)
