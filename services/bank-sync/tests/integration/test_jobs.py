@@ -75,6 +75,26 @@ class _Crashing(FileConnector):
         return extract
 
 
+class _Unmappable(FileConnector):
+    """Fails with an error whose text names the extract by its server path."""
+
+    def open(self, entity: str) -> Extract:
+        raise RuntimeError(f"cannot map {self.folder.resolve() / 'CUSTOMER.csv'} ({entity})")
+
+
+async def test_a_failed_job_names_files_relative_to_the_source_folder(h: Harness) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=3, loans=3, seed=9)
+    job = await _create(h)
+    assert await h.runner.execute(job["id"], _Unmappable("T24", folder)) is None
+    failed = await h.rows("SELECT status, error_message FROM bank_sync.sync_job")
+    assert failed == [
+        {"status": "FAILED", "error_message": "RuntimeError: cannot map CUSTOMER.csv (customer)"}
+    ]
+    fatal = await h.rows("SELECT reason FROM bank_sync.sync_error WHERE kind = 'FATAL'")
+    assert fatal == [{"reason": failed[0]["error_message"]}]
+
+
 async def test_sync_killed_midway_rolls_back_and_rerun_gives_same_tables(
     h: Harness,
     pg,
