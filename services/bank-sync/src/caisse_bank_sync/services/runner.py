@@ -64,7 +64,13 @@ class SyncRunner:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
-        """Nothing to start: jobs are submitted."""
+        """Fail the jobs a stopped worker left active (jobs are submitted, nothing to start)."""
+        for source in self.settings.source_configs():
+            try:
+                async with self.db.unit_of_work() as s:
+                    await jobs.release_abandoned(s, source, self.settings.queued_job_timeout_s)
+            except Exception:  # the next sync request of the source checks again
+                log.warning("could not check %s for abandoned sync jobs", source, exc_info=True)
 
     async def stop(self) -> None:
         """Cancel running syncs (their transactions roll back; the jobs are marked FAILED)."""
