@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from caisse_payments.config import SCHEMA
 from caisse_payments.db import intake
 from caisse_payments.db import repositories as repo
-from caisse_payments.domain.allocation import Allocation, Component, allocate
+from caisse_payments.domain.allocation import Allocation, Component, LoanDues, allocate
 from caisse_payments.domain.model import (
     DuplicateMismatch,
     Notification,
@@ -175,8 +175,10 @@ async def ingest_delivery(
 
     The common cases of a payment that needs no loan allocation are one autocommit statement:
     a new payment (delivery + payment + history + outbox: all or nothing), a provider retry
-    answered with the unchanged stored payment (delivery only), a replay (nothing). Anything else
-    (amount mismatch, completion of a pending payment, loan repayment) runs :func:`ingest` in one
+    answered with the unchanged stored payment (delivery only), a replay (nothing). A new loan
+    repayment is one transaction on the driver: the loan locked and allocated, then everything
+    in one statement (:func:`intake.insert_allocated`). Anything else (amount mismatch,
+    completion of a pending payment, a repayment's provider retry) runs :func:`ingest` in one
     transaction, claiming the delivery there.
     """
     if not _needs_loan(n):
@@ -189,12 +191,24 @@ async def ingest_delivery(
             history_reason=values["review_reason"] or n.failure_reason,
             outbox_row=_outbox_row(n, values),
         )
-        if not row.claimed:
-            raise WebhookReplayed("this signed delivery was already received")
-        if row.id is not None:
-            return IngestResult(row, created=row.created)
+    else:
+        assert n.account_number is not None  # _needs_loan
+        row = await intake.insert_allocated(
+            database.engine, n.account_number, lambda loan: _allocated(n, ctx, loan), delivery=delivery
+        )
+    if not row.claimed:
+        raise WebhookReplayed("this signed delivery was already received")
+    if row.id is not None:
+        return IngestResult(row, created=row.created)
     async with database.unit_of_work() as session:
         return await ingest(session, n, ctx, delivery=delivery)
+
+
+def _allocated(n: Notification, ctx: IngestContext, loan: LoanDues | None) -> intake.Allocated:
+    """A new repayment's columns and event as :func:`_allocate` leaves them, for the locked loan."""
+    alloc = allocate(n, loan, ctx.order)
+    values = {**_values(n, ctx), **alloc_columns(alloc), "cif": n.cif or (loan.cif if loan else None)}
+    return intake.Allocated(values, alloc, alloc.review_reason, _outbox_row(n, values))
 
 
 async def _duplicate(session: AsyncSession, n: Notification, ctx: IngestContext) -> Any:
