@@ -23,33 +23,45 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ENTITY_TABLES = ("customer", "phone", "address", "email", "loan", "collateral", "reference_customer")
 # Bookkeeping that differs between runs by design (which job wrote a row, and when).
 RUN_COLUMNS = {"created_at", "updated_at", "stale_since", "last_sync_job_id"}
-# 60k rows over the seven extracts: a first load of a few seconds on a 2-core runner.
-CUSTOMERS, LOANS = 10_000, 20_000
+# 30k rows over the seven extracts: a first load of a second or two on a 2-core runner, the
+# kill lands while it writes the customers (the loans, events and checks still to come).
+CUSTOMERS, LOANS = 5_000, 10_000
 # Events with one row per loan: compared by a checksum of their Avro payloads (no job id in them).
 PER_LOAN = ("banksync.LoanUpdated", "banksync.LoanDelinquencyChanged")
 
 
-def _start_import(url: str, folder: Path) -> subprocess.Popen[bytes]:
-    """``caisse-bank-sync import T24 <folder>`` in a process of its own (default settings)."""
-    env = {**os.environ, "DATABASE_URL": url, "CAISSE_ENV": "test", "CAISSE_LOG_LEVEL": "WARNING"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "caisse_bank_sync.cli", "import", "T24", str(folder)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def _start_import(log: Path) -> subprocess.Popen[bytes]:
+    """``caisse-bank-sync import`` in a process of its own (default settings), importing its
+    stack while the test writes the extract; told what to sync by ``_go``; stderr to ``log``."""
+    env = {**os.environ, "CAISSE_ENV": "test", "CAISSE_LOG_LEVEL": "WARNING"}
+    with log.open("wb") as err:
+        return subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("import_runner.py"))],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
 
 
-async def _wait_mid_load(h: Harness, proc: subprocess.Popen[bytes], timeout: float = 120) -> Any:
+async def _go(proc: subprocess.Popen[bytes], url: str, folder: Path, log: Path) -> None:
+    assert proc.stdin is not None and proc.stdout is not None
+    assert await asyncio.to_thread(proc.stdout.readline) == b"ready\n", log.read_text()
+    proc.stdin.write(f"{url} {folder}\n".encode())
+    proc.stdin.flush()
+
+
+async def _wait_mid_load(h: Harness, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> Any:
     """The job's id once it is RUNNING and its transaction is writing the customers (it holds
     the row-exclusive lock of an INSERT on the table; a first load claims it with a stronger
     one before staging)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else proc.returncode
+        assert proc.poll() is None, log.read_text()
         rows = await h.rows(
             "SELECT id, status, EXISTS (SELECT FROM pg_locks WHERE granted AND mode = 'RowExclusiveLock'"
-            " AND relation = 'bank_sync.customer'::regclass) AS writing FROM bank_sync.sync_job"
+            " AND relation = 'bank_sync.customer'::regclass AND database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())) AS writing FROM bank_sync.sync_job"
         )
         if rows and rows[0]["status"] == "RUNNING" and rows[0]["writing"]:
             return rows[0]["id"]
@@ -115,13 +127,15 @@ async def _events(h: Harness) -> dict[str, Any]:
 
 
 async def test_sync_killed_by_sigkill_mid_load_then_rerun_gives_the_same_tables(pg, tmp_path: Path) -> None:
+    log = tmp_path / "import.log"
+    proc = _start_import(log)
     folder = tmp_path / "T24"
     synthetic.generate("T24", folder, customers=CUSTOMERS, loans=LOANS, seed=3, delinquent_ratio=0.2)
     h = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
     clean = Harness(await pg.migrated_database(SERVICE_DIR), tmp_path)
-    proc = _start_import(h.settings.database_url, folder)
     try:
-        killed = await _wait_mid_load(h, proc)
+        await _go(proc, h.settings.database_url, folder, log)
+        killed = await _wait_mid_load(h, proc, log)
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(10) == -signal.SIGKILL
         (job,) = await h.rows("SELECT status FROM bank_sync.sync_job")
