@@ -71,6 +71,11 @@ def widget_event(topic: str, i: int) -> Event:
     )
 
 
+class RunAborted(RuntimeError):
+    """A measured run met an error (a failed sync, an unexpected answer, an exception): no
+    figure is computed from it, the benchmark stops with this message."""
+
+
 def percentile(values: list[float], p: float) -> float:
     """p-th percentile (0-100) of values."""
     if not values:

@@ -15,26 +15,28 @@ import os
 import statistics
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from bench._common import RunAborted
 
 Request = tuple[bytes, dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
 class LoadResult:
-    """Throughput, latency percentiles (ms), failures and the generator's CPU per request."""
+    """Throughput, latency percentiles (ms) and the generator's CPU per request of a run in
+    which every answer was the expected one."""
 
     rps: float
     p50: float
     p99: float
-    errors: int
     client_us: float
 
     def line(self, name: str) -> str:
         """One row of the report."""
         return (
-            f"{name:<34} {self.rps:>8.0f} req/s   p50 {self.p50:>6.1f} ms   p99 {self.p99:>7.1f} ms   "
-            f"errors {self.errors}   client {self.client_us:>4.0f} us/req"
+            f"{name:<44} {self.rps:>8.0f} req/s   p50 {self.p50:>6.1f} ms   p99 {self.p99:>7.1f} ms   "
+            f"client {self.client_us:>4.0f} us/req"
         )
 
 
@@ -45,8 +47,9 @@ def encode_request(host: str, path: str, body: bytes, headers: dict[str, str]) -
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Read one response; its status code (Content-Length bodies only: what uvicorn sends)."""
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Read one response; its status code and body (Content-Length bodies only: what uvicorn
+    sends)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
@@ -55,9 +58,7 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
         if name.lower() == b"content-length":
             length = int(value)
             break
-    if length:
-        await reader.readexactly(length)
-    return status
+    return status, await reader.readexactly(length) if length else b""
 
 
 Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -78,16 +79,46 @@ async def open_connections(host: str, port: int, n: int, *, gap_s: float = 0.002
     return streams
 
 
+@dataclass
+class _Failures:
+    """Answers other than the expected ones, and exceptions, met during a run."""
+
+    ok: frozenset[int]
+    count: int = 0
+    first: str = ""
+    errors: list[BaseException] = field(default_factory=list)
+
+    def answer(self, status: int, body: bytes) -> None:
+        if status not in self.ok:
+            self.count += 1
+            self.first = self.first or f"HTTP {status}: {body[:300].decode('utf-8', 'replace')}"
+
+    def check(self, path: str, sent: int) -> None:
+        """Abort the run if anything went wrong (no throughput from a run with errors)."""
+        if self.errors:
+            exc = self.errors[0]
+            raise RunAborted(
+                f"POST {path}: {len(self.errors)} connection(s) failed, first: {type(exc).__name__}: {exc}"
+            ) from exc
+        if self.count:
+            raise RunAborted(
+                f"POST {path}: {self.count} of {sent} answers were not {sorted(self.ok)}; first: {self.first}"
+            )
+
+
 async def _connection(
-    stream: Stream, work: Iterator[bytes], latencies: list[float], statuses: list[int]
+    stream: Stream, work: Iterator[bytes], latencies: list[float], failures: _Failures
 ) -> None:
     reader, writer = stream
     try:
         for raw in work:
             t0 = time.perf_counter()
             writer.write(raw)
-            statuses.append(await _read_response(reader))
+            status, body = await _read_response(reader)
             latencies.append(time.perf_counter() - t0)
+            failures.answer(status, body)
+    except Exception as exc:  # recorded: the run is aborted once every connection has stopped
+        failures.errors.append(exc)
     finally:
         writer.close()
 
@@ -101,10 +132,13 @@ async def run_load(
     concurrency: int,
     ok: frozenset[int] = frozenset({200, 201}),
 ) -> LoadResult:
-    """Send every request over ``concurrency`` keep-alive connections; rate and latency."""
+    """Send every request over ``concurrency`` keep-alive connections; rate and latency.
+
+    Raises :class:`RunAborted` if any answer's status is not in ``ok`` or a connection failed.
+    """
     work = iter([encode_request(f"{host}:{port}", path, body, headers) for body, headers in requests])
     latencies: list[float] = []
-    statuses: list[int] = []
+    failures = _Failures(ok)
     streams = await open_connections(host, port, concurrency)
     # A full collection of the generator's own objects took 60-90 ms: every request in flight
     # would count it as server latency. Nothing here makes cycles worth collecting mid-run.
@@ -112,17 +146,17 @@ async def run_load(
     gc.disable()
     try:
         cpu0, started = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(_connection(s, work, latencies, statuses) for s in streams))
+        await asyncio.gather(*(_connection(s, work, latencies, failures) for s in streams))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     finally:
         if was_enabled:
             gc.enable()
+    failures.check(path, len(requests))
     q = statistics.quantiles(latencies, n=100)
     return LoadResult(
         rps=len(latencies) / elapsed,
         p50=q[49] * 1000,
         p99=q[98] * 1000,
-        errors=sum(1 for s in statuses if s not in ok),
         client_us=cpu / len(latencies) * 1e6,
     )
 

@@ -1,4 +1,4 @@
-"""One sync per source; a sync killed mid-way leaves nothing behind and a rerun converges."""
+"""One sync per source; a sync failing mid-way leaves nothing behind and a rerun converges."""
 
 from __future__ import annotations
 
@@ -57,6 +57,38 @@ async def test_second_request_for_a_busy_source_is_refused(h: Harness) -> None:
     assert new["status"] == "QUEUED"
 
 
+async def test_startup_fails_the_jobs_of_dead_workers_only(h: Harness) -> None:
+    async with h.db.unit_of_work() as s:
+        dead = await jobs.create_job(
+            s, source="T24", mode=SyncMode.FULL, entity_type=None, sources=ALL, requested_by="t"
+        )
+        live = await jobs.create_job(
+            s, source="W4", mode=SyncMode.FULL, entity_type=None, sources=ALL, requested_by="t"
+        )
+        await jobs.mark_running(s, dead["id"])
+        await jobs.mark_running(s, live["id"])
+    async with h.db.engine.connect() as worker:  # W4's worker is alive: it holds its lock
+        await worker.execute(text("BEGIN"))
+        await worker.execute(text("SELECT pg_advisory_xact_lock(hashtext('bank_sync:W4'))"))
+        await h.runner.start()
+        await worker.execute(text("ROLLBACK"))
+    status = await h.rows("SELECT source_system, status, error_message FROM bank_sync.sync_job ORDER BY 1")
+    assert status == [
+        {"source_system": "T24", "status": "FAILED", "error_message": "abandoned (worker stopped)"},
+        {"source_system": "W4", "status": "RUNNING", "error_message": None},
+    ]
+    failed = await h.outbox("banksync.SyncFailed")
+    assert [(f["sync_job_id"], f["error"]) for f in failed] == [
+        (str(dead["id"]), "abandoned (worker stopped)")
+    ]
+    fatal = await h.rows("SELECT job_id, reason FROM bank_sync.sync_error WHERE kind = 'FATAL'")
+    assert fatal == [{"job_id": dead["id"], "reason": "abandoned (worker stopped)"}]
+    # A job ends once: its worker failing it too (it lost the race) changes nothing.
+    await h.runner._fail(dead, "cancelled (service stopping)")
+    assert len(await h.outbox("banksync.SyncFailed")) == 1
+    assert len(await h.rows("SELECT 1 FROM bank_sync.sync_error WHERE kind = 'FATAL'")) == 1
+
+
 class _Crashing(FileConnector):
     """Fails while streaming the loan extract, after customers were already loaded."""
 
@@ -75,7 +107,27 @@ class _Crashing(FileConnector):
         return extract
 
 
-async def test_sync_killed_midway_rolls_back_and_rerun_gives_same_tables(
+class _Unmappable(FileConnector):
+    """Fails with an error whose text names the extract by its server path."""
+
+    def open(self, entity: str) -> Extract:
+        raise RuntimeError(f"cannot map {self.folder.resolve() / 'CUSTOMER.csv'} ({entity})")
+
+
+async def test_a_failed_job_names_files_relative_to_the_source_folder(h: Harness) -> None:
+    folder = h.folder / "T24"
+    synthetic.generate("T24", folder, customers=3, loans=3, seed=9)
+    job = await _create(h)
+    assert await h.runner.execute(job["id"], _Unmappable("T24", folder)) is None
+    failed = await h.rows("SELECT status, error_message FROM bank_sync.sync_job")
+    assert failed == [
+        {"status": "FAILED", "error_message": "RuntimeError: cannot map CUSTOMER.csv (customer)"}
+    ]
+    fatal = await h.rows("SELECT reason FROM bank_sync.sync_error WHERE kind = 'FATAL'")
+    assert fatal == [{"reason": failed[0]["error_message"]}]
+
+
+async def test_sync_failing_midway_rolls_back_and_rerun_gives_same_tables(
     h: Harness,
     pg,
     tmp_path: Path,

@@ -80,7 +80,7 @@ async def test_bad_rows_are_quarantined_and_good_rows_load(
         12: "expected 16 fields, got 2",
         14: "truncated last line (no end of line)",
     }
-    assert all(e["file"].endswith("AA.ARRANGEMENT.csv") for e in errors)
+    assert all(e["file"] == "AA.ARRANGEMENT.csv" for e in errors)
     loan_detail = next(e for e in job["details"]["entities"] if e["entity"] == "loan")
     assert (loan_detail["processed"], loan_detail["errors"]) == (13, 10)
 

@@ -24,6 +24,7 @@ from caisse_bank_sync.domain.delinquency import Buckets
 from caisse_bank_sync.domain.entities import ENTITIES, SyncMode
 from caisse_bank_sync.services.first_load import BUILD_MEM, claim_empty
 from caisse_bank_sync.services.pipeline import (
+    CLIENT_CHECK,
     WORK_MEM,
     EntityStage,
     IdleFn,
@@ -130,7 +131,8 @@ class SyncEngine:
         result = SyncResult()
         # Whole-extract hash aggregates and joins (~100 MB per million keys) stay in memory.
         await conn.execute(
-            f"SET LOCAL work_mem = '{WORK_MEM}'; SET LOCAL maintenance_work_mem = '{BUILD_MEM}'"
+            f"SET LOCAL work_mem = '{WORK_MEM}'; SET LOCAL maintenance_work_mem = '{BUILD_MEM}';"
+            f" {CLIENT_CHECK}"
         )
         staging = await self._create_staging(conn, req, create=stage_conn is None)
         stages = [EntityStage(i, ENTITIES[n], connector.open(n)) for i, n in enumerate(names)]

@@ -29,30 +29,32 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _release_abandoned(session: AsyncSession, source: str, queued_timeout_s: float) -> None:
-    """Fail an active job whose worker died (no lock held) or that never started."""
-    job = (
+async def release_abandoned(
+    session: AsyncSession, source: str, queued_timeout_s: float
+) -> dict[str, Any] | None:
+    """Fail the source's active job if its worker died (no lock held) or it never started;
+    returns the active job that is still alive, if any."""
+    row = (
         await session.execute(
             select(sync_job_t).where(
                 and_(sync_job_t.c.source_system == source, sync_job_t.c.status.in_(list(ACTIVE)))
             )
         )
     ).first()
-    if job is None:
-        return
-    if job.status == JobStatus.RUNNING:
-        # A live worker holds the transaction-level advisory lock for the whole sync.
+    if row is None:
+        return None
+    job = dict(row._mapping)
+    if job["status"] == JobStatus.RUNNING:
+        # A live worker holds the transaction-level advisory lock for the whole sync; a
+        # killed one's is released when the server ends its session.
         free = await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(lock_key(source)))))
         abandoned = bool(free)
     else:
-        abandoned = job.created_at < _now() - timedelta(seconds=queued_timeout_s)
+        abandoned = job["created_at"] < _now() - timedelta(seconds=queued_timeout_s)
     if not abandoned:
-        raise SyncAlreadyRunning(f"a sync of {source} is already {job.status.lower()}", job_id=str(job.id))
-    await session.execute(
-        update(sync_job_t)
-        .where(sync_job_t.c.id == job.id)
-        .values(status=JobStatus.FAILED, finished_at=_now(), error_message="abandoned (worker stopped)")
-    )
+        return job
+    await fail_job(session, job, "abandoned (worker stopped)")
+    return None
 
 
 async def create_job(
@@ -71,7 +73,10 @@ async def create_job(
         raise UnknownSource(f"source {source!r} is not configured", sources=sorted(sources))
     if entity_type is not None and entity_type not in ENTITIES:
         raise UnknownEntityType(f"unknown entity type {entity_type!r}", known=list(ENTITIES))
-    await _release_abandoned(session, source, queued_timeout_s)
+    live = await release_abandoned(session, source, queued_timeout_s)
+    if live is not None:
+        status = str(live["status"]).lower()
+        raise SyncAlreadyRunning(f"a sync of {source} is already {status}", job_id=str(live["id"]))
     job_id = uuid.uuid4()
     values = {
         "id": job_id,
@@ -127,13 +132,17 @@ async def complete_job(session: AsyncSession, job: dict[str, Any], result: SyncR
 
 
 async def fail_job(session: AsyncSession, job: dict[str, Any], message: str) -> None:
-    """→ FAILED with the reason in sync_error, and SYNC_FAILED in the same transaction."""
+    """QUEUED/RUNNING → FAILED with the reason in sync_error, and SYNC_FAILED in the same
+    transaction; nothing if the job has already ended (a job ends once, whoever sees it first:
+    its worker or a sweep of abandoned jobs)."""
     reason = message[:2000]
-    await session.execute(
+    ended = await session.execute(
         update(sync_job_t)
-        .where(sync_job_t.c.id == job["id"])
+        .where(sync_job_t.c.id == job["id"], sync_job_t.c.status.in_(list(ACTIVE)))
         .values(status=JobStatus.FAILED, finished_at=_now(), error_message=reason)
     )
+    if not ended.rowcount:  # type: ignore[attr-defined]
+        return
     await session.execute(
         sync_error_t.insert().values(
             job_id=job["id"],

@@ -64,7 +64,13 @@ class SyncRunner:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
-        """Nothing to start: jobs are submitted."""
+        """Fail the jobs a stopped worker left active (jobs are submitted, nothing to start)."""
+        for source in self.settings.source_configs():
+            try:
+                async with self.db.unit_of_work() as s:
+                    await jobs.release_abandoned(s, source, self.settings.queued_job_timeout_s)
+            except Exception:  # the next sync request of the source checks again
+                log.warning("could not check %s for abandoned sync jobs", source, exc_info=True)
 
     async def stop(self) -> None:
         """Cancel running syncs (their transactions roll back; the jobs are marked FAILED)."""
@@ -92,17 +98,20 @@ class SyncRunner:
         async with self.db.unit_of_work() as s:
             job = await jobs.get_job(s, job_id)
         try:
+            connector = connector or connector_for(self.settings, job["source_system"])
             return await self._run(job, connector, progress)
         except asyncio.CancelledError:
             await asyncio.shield(self._fail(job, "cancelled (service stopping)"))
             raise
         except Exception as exc:
+            # The log keeps the server paths for operators; the job (read over HTTP) does not.
             log.exception("sync %s of %s failed", job_id, job["source_system"])
-            await self._fail(job, f"{type(exc).__name__}: {exc}")
+            message = f"{type(exc).__name__}: {exc}"
+            await self._fail(job, connector.redact(message) if connector else message)
             return None
 
     async def _run(
-        self, job: dict[str, Any], connector: Connector | None, progress: ProgressFn | None
+        self, job: dict[str, Any], connector: Connector, progress: ProgressFn | None
     ) -> SyncResult:
         req = SyncRequest(job["id"], job["source_system"], SyncMode(job["mode"]), job["entity_type"])
         async with self.db.unit_of_work() as s:
@@ -114,13 +123,7 @@ class SyncRunner:
             conn = raw.driver_connection
             assert conn is not None
             await conn.execute("SET LOCAL search_path TO bank_sync, public")
-            result = await self.engine.run(
-                conn,
-                connector or connector_for(self.settings, req.source),
-                req,
-                progress,
-                stage_conn=self._stage_conn,
-            )
+            result = await self.engine.run(conn, connector, req, progress, stage_conn=self._stage_conn)
             await jobs.complete_job(s, job, result)
         return result
 

@@ -38,7 +38,9 @@ class Extract:
     """One entity's extract from one source; ``chunks()`` streams rows, ``bad_rows`` fills up."""
 
     entity: str
-    name: str  # file path or URL, reported with errors
+    # Reported with jobs and errors: a file's name relative to its source's folder (never the
+    # server path) or an HTTP source's URL.
+    name: str
     bad_rows: list[BadRow] = field(default_factory=list)
     rows_read: int = 0
 
@@ -56,14 +58,23 @@ class SyncChunkExtract(Extract):
     async def chunks(self) -> AsyncIterator[Chunk]:
         """Parse the next chunk in a thread while the caller copies the current one."""
         it = self._iter_chunks()
-        pending = asyncio.ensure_future(asyncio.to_thread(next, it, None))
+        pending = asyncio.ensure_future(self._next(it))
         while True:
             chunk = await pending
             if chunk is None:
                 return
-            pending = asyncio.ensure_future(asyncio.to_thread(next, it, None))
+            pending = asyncio.ensure_future(self._next(it))
             self.rows_read += len(chunk)
             yield chunk
+
+    async def _next(self, it: Iterator[Chunk]) -> Chunk | None:
+        """The next chunk parsed in a thread; an unreadable file is an ExtractError naming it
+        by ``name`` (an OSError's text carries the server path, kept for the log only)."""
+        try:
+            return await asyncio.to_thread(next, it, None)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ExtractError(f"{self.name}: cannot read ({reason})") from exc
 
 
 class Connector(Protocol):
@@ -77,4 +88,8 @@ class Connector(Protocol):
 
     def open(self, entity: str) -> Extract:
         """The extract of one entity type."""
+        ...
+
+    def redact(self, message: str) -> str:
+        """``message`` as clients may see it: without the server's paths to this source."""
         ...

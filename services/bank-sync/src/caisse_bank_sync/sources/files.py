@@ -26,7 +26,7 @@ class CsvExtract(SyncChunkExtract):
     """A delimited file with a header row naming the source columns."""
 
     def __init__(self, entity: str, path: Path, lay: Layout) -> None:
-        super().__init__(entity=entity, name=str(path))
+        super().__init__(entity=entity, name=lay.file_name)
         self.path, self.layout = path, lay
         self._pick: itemgetter[Any] = itemgetter(0)
         self._width = 0
@@ -97,7 +97,7 @@ class JsonLinesExtract(SyncChunkExtract):
     """One JSON object per line, keys named by the source layout."""
 
     def __init__(self, entity: str, path: Path, lay: Layout) -> None:
-        super().__init__(entity=entity, name=str(path))
+        super().__init__(entity=entity, name=lay.file_name)
         self.path, self.layout = path, lay
 
     def _iter_chunks(self) -> Iterator[list[Row]]:
@@ -136,7 +136,15 @@ class FileConnector:
         lay = layout(self.source, entity)
         path = self.folder / lay.file_name
         if not path.exists():
-            raise ExtractError(f"{path} not found")
+            # The folder is the server's business: jobs and errors name files relative to it.
+            raise ExtractError(f"{lay.file_name} not found in the {self.source} extract folder")
         if lay.fmt == "jsonl":
             return JsonLinesExtract(entity, path, lay)
         return CsvExtract(entity, path, lay)
+
+    def redact(self, message: str) -> str:
+        """``message`` with this folder's absolute path taken off the files it names."""
+        forms = {str(self.folder.resolve()), str(self.folder.absolute())}
+        for prefix in sorted(forms, key=len, reverse=True):  # a longer form may contain a shorter
+            message = message.replace(prefix.rstrip("/") + "/", "")
+        return message

@@ -67,3 +67,7 @@ class HttpConnector:
         lay = layout(self.source, entity)
         cols = [lay.column_for(f) for f in ENTITIES[entity].field_names]
         return HttpExtract(entity, f"{self.base_url}/{entity}", cols, self.client)
+
+    def redact(self, message: str) -> str:
+        """Unchanged: an HTTP source is named by its URL, no server path."""
+        return message

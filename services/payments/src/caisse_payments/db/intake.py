@@ -30,9 +30,11 @@ the column refuses it ("value too long"). Identifiers are never cut (``domain.id
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Boolean, Column, String, TextualSelect, bindparam, column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
@@ -42,7 +44,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from caisse_payments.config import SCHEMA
 from caisse_payments.db.driver import driver_connection
 from caisse_payments.db.models import payment
-from caisse_payments.db.repositories import PaymentRow
+from caisse_payments.db.repositories import PaymentRow, loan_dues
+from caisse_payments.domain.allocation import Allocation, LoanDues
 
 # Columns the intake sets; the rest (received_at, updated_at, original_payment_id) keep defaults.
 SERVER_SIDE = frozenset({"received_at", "updated_at", "original_payment_id", "institution_id"})
@@ -121,6 +124,25 @@ _STANDALONE_CLAIMED = (
 _STANDALONE_ROWS = "(SELECT true AS created, ins.* FROM ins UNION ALL SELECT false, known.* FROM known)"
 
 
+# A new loan repayment, allocated beforehand under the loan's row lock: its allocation lines
+# and the loan's balances (services.ingest._allocate's writes, for a payment just inserted).
+_APPLY = f""", lines AS (
+    INSERT INTO {SCHEMA}.payment_allocation (payment_id, account_number, component, amount)
+    SELECT ins.id, ins.account_number, part.component, part.amount
+    FROM ins, unnest(CAST(:a_components AS VARCHAR(20)[]), CAST(:a_amounts AS BIGINT[]))
+         AS part(component, amount)
+), debit AS (
+    UPDATE {SCHEMA}.loan AS l
+    SET outstanding_penalties = l.outstanding_penalties - CAST(:a_penalties AS BIGINT),
+        outstanding_interest = l.outstanding_interest - CAST(:a_interest AS BIGINT),
+        outstanding_principal = l.outstanding_principal - CAST(:a_principal AS BIGINT)
+    FROM ins WHERE l.account_number = ins.account_number AND CAST(:a_debit AS BOOLEAN)
+)"""  # noqa: S608
+LOCK_LOAN = f"""SELECT account_number, cif, currency, status, outstanding_penalties,
+       outstanding_interest, outstanding_principal
+FROM {SCHEMA}.loan WHERE account_number = $1 FOR UPDATE"""  # noqa: S608
+
+
 def _sql(guard: str, may_insert: str, claimed: str, after_insert: str = "", rows: str = "ins") -> str:
     names = ", ".join(c.name for c in INSERTED)
     casts = ", ".join(_cast(c.name, _type(c)) for c in INSERTED)
@@ -158,21 +180,41 @@ def _statement(sql: str) -> TextualSelect:
 
 
 INTAKE = _statement(_sql(_CLAIM_FIRST, _CLAIMED_FIRST, _CLAIMED_FIRST))
+ALLOCATED_INTAKE = _statement(_sql(_CLAIM_FIRST, _CLAIMED_FIRST, _CLAIMED_FIRST, after_insert=_APPLY))
 STANDALONE_INTAKE = _statement(
     _sql(_SEEN, _NOT_SEEN, _STANDALONE_CLAIMED, after_insert=_KNOWN, rows=_STANDALONE_ROWS)
 )
 NO_EVENT: dict[str, Any] = {f"e_{f}": None for f in EVENT_FIELDS}
+# What a driver intake that wrote nothing answers: the caller runs the transactional path.
+NOT_WRITTEN: dict[str, Any] = {"claimed": True, "created": False, "id": None}
 
 
-def _driver_sql(statement: TextualSelect) -> tuple[str, tuple[str, ...], frozenset[str]]:
-    """The statement as asyncpg runs it ($n placeholders), its parameter order, its JSONB names."""
-    compiled = statement.compile(dialect=PGDialect_asyncpg())  # type: ignore[no-untyped-call]
-    names = tuple(compiled.positiontup or ())
-    jsonb = frozenset(n for n, p in compiled.binds.items() if isinstance(p.type, JSONB))
-    return str(compiled), names, jsonb
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement as asyncpg runs it: SQL with $n placeholders, parameter order, JSONB names."""
+
+    sql: str
+    names: tuple[str, ...]
+    jsonb: frozenset[str]
+
+    @classmethod
+    def of(cls, statement: TextualSelect) -> DriverStatement:
+        """Compiled once, for the driver."""
+        compiled = statement.compile(dialect=PGDialect_asyncpg())  # type: ignore[no-untyped-call]
+        jsonb = frozenset(n for n, p in compiled.binds.items() if isinstance(p.type, JSONB))
+        return cls(str(compiled), tuple(compiled.positiontup or ()), jsonb)
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        """Positional arguments; JSONB values serialised as SQLAlchemy's codec on the connection
+        expects."""
+        return [
+            json.dumps(params[n]) if n in self.jsonb and params[n] is not None else params[n]
+            for n in self.names
+        ]
 
 
-_STANDALONE_SQL, _STANDALONE_NAMES, _JSONB_NAMES = _driver_sql(STANDALONE_INTAKE)
+_STANDALONE = DriverStatement.of(STANDALONE_INTAKE)
+_ALLOCATED = DriverStatement.of(ALLOCATED_INTAKE)
 
 
 class IntakeRow:
@@ -193,14 +235,6 @@ class IntakeRow:
     def _mapping(self) -> dict[str, Any]:
         """The columns as a dict (as ``Row._mapping``: pydantic validates it ~3x faster)."""
         return dict(self._record)
-
-
-def _driver_args(params: Mapping[str, Any]) -> list[Any]:
-    """Positional arguments; JSONB values serialised as SQLAlchemy's codec on the connection expects."""
-    return [
-        json.dumps(params[n]) if n in _JSONB_NAMES and params[n] is not None else params[n]
-        for n in _STANDALONE_NAMES
-    ]
 
 
 def _params(
@@ -246,8 +280,73 @@ async def insert_standalone(
         "compare_type": compare_type,  # the type the retry states, else NULL (not compared)
     }
     async with driver_connection(engine) as driver:
-        record = await driver.fetchrow(_STANDALONE_SQL, *_driver_args(params))
+        record = await driver.fetchrow(_STANDALONE.sql, *_STANDALONE.args(params))
     return IntakeRow(record)
+
+
+@dataclass(frozen=True, slots=True)
+class Allocated:
+    """A new repayment as allocated to the locked loan: every column, the allocation, its
+    history reason and its (final) outbox event."""
+
+    values: Mapping[str, Any]
+    allocation: Allocation
+    history_reason: str | None
+    outbox_row: Mapping[str, Any] | None
+
+
+async def insert_allocated(
+    engine: AsyncEngine,
+    account_number: str,
+    allocate: Callable[[LoanDues | None], Allocated],
+    *,
+    delivery: tuple[str, str],
+) -> IntakeRow:
+    """A new loan repayment in one transaction of four round trips on the driver: BEGIN, lock
+    the loan and read its dues, then (``allocate``, in Python, the lock held) claim + payment +
+    allocation lines + loan balances + history + outbox in one statement, COMMIT.
+
+    Committed only when the payment was inserted. A replayed delivery (``claimed`` False) or a
+    known provider reference (NULL columns) is rolled back, nothing written: the caller answers
+    the replay, or runs the transactional path for the duplicate. So is a deadlock: this path
+    locks the loan before it inserts the payment, the transactional one after, so the same new
+    provider reference on the same loan by both at once (an operator entering the webhook's
+    payment by hand as it arrives) can deadlock; the transactional path then finds it.
+    """
+    async with driver_connection(engine) as driver:
+        tx = driver.transaction()
+        await tx.start()
+        try:
+            loan = await driver.fetchrow(LOCK_LOAN, account_number)
+            plan = allocate(loan_dues(loan) if loan is not None else None)
+            record = await driver.fetchrow(
+                _ALLOCATED.sql, *_ALLOCATED.args(_allocated_params(plan, delivery))
+            )
+        except asyncpg.DeadlockDetectedError:
+            await tx.rollback()
+            return IntakeRow(NOT_WRITTEN)
+        except Exception:
+            await tx.rollback()
+            raise
+        if record["id"] is None:
+            await tx.rollback()
+        else:
+            await tx.commit()
+    return IntakeRow(record)
+
+
+def _allocated_params(plan: Allocated, delivery: tuple[str, str]) -> dict[str, Any]:
+    parts = plan.allocation.parts()
+    params = _params(plan.values, delivery, plan.history_reason, True, plan.outbox_row)
+    params.update(
+        a_components=[c.value for c in parts],
+        a_amounts=list(parts.values()),
+        a_penalties=plan.allocation.penalties,
+        a_interest=plan.allocation.interest,
+        a_principal=plan.allocation.principal,
+        a_debit=bool(parts),
+    )
+    return params
 
 
 async def insert_new(

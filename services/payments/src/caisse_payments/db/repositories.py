@@ -168,16 +168,19 @@ async def lock_loan(session: AsyncSession, account_number: str) -> LoanDues | No
     row = (
         await session.execute(select(loan).where(loan.c.account_number == account_number).with_for_update())
     ).first()
-    if row is None:
-        return None
+    return None if row is None else loan_dues(row._mapping)
+
+
+def loan_dues(row: Any) -> LoanDues:
+    """The dues of a loan read-model row (a mapping or a driver record, read by column name)."""
     return LoanDues(
-        account_number=row.account_number,
-        cif=row.cif,
-        currency=row.currency,
-        status=row.status,
-        penalties=row.outstanding_penalties,
-        interest=row.outstanding_interest,
-        principal=row.outstanding_principal,
+        account_number=row["account_number"],
+        cif=row["cif"],
+        currency=row["currency"],
+        status=row["status"],
+        penalties=row["outstanding_penalties"],
+        interest=row["outstanding_interest"],
+        principal=row["outstanding_principal"],
     )
 
 

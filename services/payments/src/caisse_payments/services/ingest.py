@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from caisse_payments.config import SCHEMA
 from caisse_payments.db import intake
 from caisse_payments.db import repositories as repo
-from caisse_payments.domain.allocation import Allocation, Component, allocate
+from caisse_payments.domain.allocation import Allocation, Component, LoanDues, allocate
 from caisse_payments.domain.duplicates import (
     ConflictKind,
     StoredPayment,
@@ -198,8 +198,10 @@ async def ingest_delivery(
 
     The common cases of a payment that needs no loan allocation are one autocommit statement:
     a new payment (delivery + payment + history + outbox: all or nothing), a provider retry
-    answered with the unchanged stored payment (delivery only), a replay (nothing). Anything else
-    (amount mismatch, a retry that disagrees or completes a pending payment, loan repayment) runs
+    answered with the unchanged stored payment (delivery only), a replay (nothing). A new loan
+    repayment is one transaction on the driver: the loan locked and allocated, then everything
+    in one statement (:func:`intake.insert_allocated`). Anything else (amount mismatch, a retry
+    that disagrees or completes a pending payment, a repayment's provider retry) runs
     :func:`ingest` in one transaction, claiming the delivery there. Another amount is recorded
     as a conflict, committed, then refused (409).
     """
@@ -214,15 +216,28 @@ async def ingest_delivery(
             history_reason=values["review_reason"] or n.failure_reason,
             outbox_row=_outbox_row(n, values),
         )
-        if not row.claimed:
-            raise WebhookReplayed("this signed delivery was already received")
-        if row.id is not None:
-            return IngestResult(row, created=row.created)
+    else:
+        assert n.account_number is not None  # _needs_loan
+        row = await intake.insert_allocated(
+            database.engine, n.account_number, lambda loan: _allocated(n, ctx, loan), delivery=delivery
+        )
+    if not row.claimed:
+        raise WebhookReplayed("this signed delivery was already received")
+    if row.id is not None:
+        return IngestResult(row, created=row.created)
     async with database.unit_of_work() as session:
         result = await ingest(session, n, ctx, delivery=delivery, keep_refused=True)
     if result.refused is not None:
         raise result.refused
     return result
+
+
+def _allocated(n: Notification, ctx: IngestContext, loan: LoanDues | None) -> intake.Allocated:
+    """A new repayment's columns and event as :func:`_allocate` leaves them, for the locked loan."""
+    alloc = allocate(n, loan, ctx.order)
+    columns = alloc_columns(alloc, n.review_notes)
+    values = {**_values(n, ctx), **columns, "cif": n.cif or (loan.cif if loan else None)}
+    return intake.Allocated(values, alloc, columns["review_reason"], _outbox_row(n, values))
 
 
 def _stored(row: Any) -> StoredPayment:
