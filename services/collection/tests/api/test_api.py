@@ -135,12 +135,14 @@ ENDPOINTS = [
 
 
 @pytest.mark.parametrize(("method", "path", "perm", "body"), ENDPOINTS)
-async def test_401_and_403(env: dict[str, Any], method: str, path: str, perm: str, body: Any) -> None:
-    client: httpx.AsyncClient = env["client"]
+async def test_401_and_403(
+    service: Any, token_factory: Any, method: str, path: str, perm: str, body: Any
+) -> None:
+    client: httpx.AsyncClient = service[0]  # refused before any row is read: no world needed
     assert (await client.request(method, path, json=body)).status_code == 401
     others = [p for p in ALL if p != perm]
     resp = await client.request(
-        method, path, json=body, headers=env["tf"].headers(*others, institution_id=INST)
+        method, path, json=body, headers=token_factory.headers(*others, institution_id=INST)
     )
     assert resp.status_code == 403
     assert resp.headers["content-type"].startswith("application/problem+json")
