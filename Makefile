@@ -30,14 +30,15 @@ run: setup
 	$(PY) -m caisse_shared.devstack run
 
 # slapd lets the auth service's LDAP tests run against a real directory; where it cannot be
-# installed (no root, no apt) those tests skip with a message and everything else still runs.
+# installed (no root, no apt) those tests skip with a message and everything else still runs,
+# except under CI=true, where a missing system dependency fails them (require_system_binary).
 system-deps:
 	@if ! command -v slapd >/dev/null 2>&1 && [ ! -x /usr/sbin/slapd ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing slapd (OpenLDAP) for the LDAP tests"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null) \
-	      || echo "slapd could not be installed: LDAP tests will be skipped"; \
-	  else echo "slapd not installed and cannot be installed here: LDAP tests will be skipped"; fi; \
+	      || echo "slapd could not be installed: LDAP tests will be skipped (fail under CI=true)"; \
+	  else echo "slapd not installed and cannot be installed here: LDAP tests will be skipped (fail under CI=true)"; fi; \
 	fi
 
 test: setup system-deps

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from caisse_shared.testing.kafka import wait_for_committed
 
 T = TypeVar("T")
 
@@ -128,23 +128,9 @@ class Bus:
             await producer.stop()
         return last
 
-    async def committed(self, group: str, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-        """The offsets ``group`` committed (-1 where it has none yet)."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
-            got = await admin.list_consumer_group_offsets(group, partitions=list(tps))
-        finally:
-            await admin.close()
-        return {tp: (meta.offset if meta is not None else -1) for tp, meta in got.items()}
-
     async def wait_consumed(
         self, group: str, offsets: dict[TopicPartition, int], timeout: float = 30.0
     ) -> None:
         """Wait until ``group`` committed past each given offset (i.e. processed those records)."""
-
-        async def done() -> bool:
-            have = await self.committed(group, offsets)
-            return all(have.get(tp, -1) > off for tp, off in offsets.items())
-
-        await eventually(done, f"consumer group {group} to process {offsets}", timeout)
+        after = {tp: offset + 1 for tp, offset in offsets.items()}
+        await wait_for_committed(self.bootstrap, group, after, timeout_s=timeout)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.structs import RecordMetadata
 from caisse_shared.db import Database, make_metadata
 from caisse_shared.events.envelope import Event
 from caisse_shared.events.registry import SchemaRegistry
@@ -59,20 +60,24 @@ def widget_event(topic: str, *, amount: int = 100, fail: bool = False, **kw: Any
     )
 
 
-async def produce(bootstrap: str, events: list[Event], registry: SchemaRegistry) -> None:
-    """Publish events directly (as another service's relay would)."""
+async def produce(bootstrap: str, events: list[Event], registry: SchemaRegistry) -> list[RecordMetadata]:
+    """Publish events directly (as another service's relay would); the send results."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
+    sent = []
     try:
         for e in events:
-            await producer.send_and_wait(
-                e.topic,
-                registry.encode(e.event_type, e.schema_version, e.payload),
-                key=e.key.encode(),
-                headers=e.headers(),
+            sent.append(
+                await producer.send_and_wait(
+                    e.topic,
+                    registry.encode(e.event_type, e.schema_version, e.payload),
+                    key=e.key.encode(),
+                    headers=e.headers(),
+                )
             )
     finally:
         await producer.stop()
+    return sent
 
 
 async def read_topic(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import pytest
@@ -11,6 +10,7 @@ from caisse_shared.db import Database
 from caisse_shared.events.envelope import ReceivedEvent
 from caisse_shared.events.registry import SchemaRegistry
 from caisse_shared.messaging.consumer import ConsumerConfig, ConsumerRunner, dlq_topic
+from caisse_shared.testing.kafka import next_offsets, wait_for_committed
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,14 +35,6 @@ async def handle_widget(session: AsyncSession, event: ReceivedEvent) -> None:
 async def count_widgets(database: Database) -> int:
     async with database.engine.connect() as conn:
         return int((await conn.execute(select(func.count()).select_from(widgets))).scalar_one())
-
-
-async def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.1)):
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
@@ -71,18 +63,20 @@ async def test_redelivered_event_has_no_second_effect_and_poison_goes_to_dlq(
     first = widget_event(topic, amount=700)
     failing = widget_event(topic, fail=True)
     after = [widget_event(topic, amount=i) for i in range(5)]
-    await produce(kafka_bootstrap, [first, first], registry)  # same event_id twice
+    sent = await produce(kafka_bootstrap, [first, first], registry)  # same event_id twice
 
     # a poison message: valid envelope, garbage Avro body
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
     poison_headers = widget_event(topic).headers()
-    await producer.send_and_wait(topic, b"\xff\xfe not avro", key=b"poison", headers=poison_headers)
-    await producer.send_and_wait(topic, b"no envelope at all", key=b"naked")
+    sent.append(
+        await producer.send_and_wait(topic, b"\xff\xfe not avro", key=b"poison", headers=poison_headers)
+    )
+    sent.append(await producer.send_and_wait(topic, b"no envelope at all", key=b"naked"))
     await producer.stop()
-    await produce(kafka_bootstrap, [failing, *after, first], registry)  # and `first` once more
+    sent += await produce(kafka_bootstrap, [failing, *after, first], registry)  # and `first` once more
 
-    await wait_until(lambda: _eq(count_widgets(database), 6))
+    await wait_for_committed(kafka_bootstrap, r.group, next_offsets(sent))  # the group went past all
     dead = await read_topic(kafka_bootstrap, dlq_topic(topic), expect=3, timeout_s=30)
     reasons = {dict(d.headers)["dlq_error_type"].decode(): dict(d.headers) for d in dead}
     assert set(reasons) == {"PayloadInvalid", "EnvelopeError", "BusinessFailure"}
@@ -93,10 +87,6 @@ async def test_redelivered_event_has_no_second_effect_and_poison_goes_to_dlq(
     assert failure["event_id"].decode() == str(failing.event_id)
     assert await count_widgets(database) == 6  # `first` applied once, 5 later ones flowed past
     assert r.dead_lettered == 3
-
-
-async def _eq(coro, expected: int) -> bool:  # type: ignore[no-untyped-def]
-    return bool(await coro == expected)
 
 
 async def test_batch_handler_receives_only_new_events(
@@ -113,7 +103,7 @@ async def test_batch_handler_receives_only_new_events(
         )
 
     events = [widget_event(topic, amount=i) for i in range(50)]
-    await produce(kafka_bootstrap, events + events[:10], registry)
+    sent = await produce(kafka_bootstrap, events + events[:10], registry)
     r = ConsumerRunner(
         group=f"batch-{unique}",
         bootstrap=kafka_bootstrap,
@@ -124,8 +114,7 @@ async def test_batch_handler_receives_only_new_events(
     )
     await r.start()
     try:
-        await wait_until(lambda: _eq(count_widgets(database), 50))
-        await asyncio.sleep(1.0)
+        await wait_for_committed(kafka_bootstrap, r.group, next_offsets(sent))
         assert await count_widgets(database) == 50
         assert sum(seen) == 50
         from caisse_shared.observability import CONSUMER_PROCESSED

@@ -12,6 +12,7 @@ from caisse_shared.messaging.kafka import ensure_topics, make_producer
 from caisse_shared.messaging.outbox import add_event
 from caisse_shared.messaging.relay import OutboxRelay, RelayConfig
 from caisse_shared.messaging.tables import outbox_table
+from caisse_shared.observability import OUTBOX_PUBLISH_ERRORS
 from sqlalchemy import func, select
 
 from .conftest import metadata, read_topic, widget_event
@@ -84,9 +85,15 @@ async def test_outbox_waits_while_broker_down_and_delivers_all_after(
         async with database.unit_of_work() as session:
             for e in events:
                 await add_event(session, e, registry=registry)
+        failures = OUTBOX_PUBLISH_ERRORS.labels("demo")
+        before = failures._value.get()
         await relay.start()
-        await asyncio.sleep(2.0)  # relay keeps failing and backing off, without crashing
-        assert relay._task is not None and not relay._task.done()
+        for _ in range(200):  # until it failed and backed off three times (0.1, 0.2, 0.4 s)
+            if failures._value.get() >= before + 3:
+                break
+            await asyncio.sleep(0.05)
+        assert failures._value.get() >= before + 3
+        assert relay._task is not None and not relay._task.done()  # failing, not crashed
         t = outbox_table(metadata)
         async with database.engine.connect() as conn:
             unsent = (await conn.execute(select(func.count()).where(t.c.sent_at.is_(None)))).scalar_one()

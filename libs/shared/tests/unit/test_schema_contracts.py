@@ -24,6 +24,7 @@ from caisse_shared.events.schema_history import (
     previous_committed_text,
     schema_files,
 )
+from caisse_shared.testing.system import require_system_binary
 
 ROOT = find_schemas_dir()
 SCHEMAS = schema_files(ROOT)
@@ -256,8 +257,7 @@ def fixture(case: str, which: str) -> Any:
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A git repository whose first commit holds v1 of PaymentReceived."""
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+    require_system_binary("git", install="apt-get install -y git")
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -140,9 +140,16 @@ INJECTIONS = [
 ]
 
 
+@pytest.fixture(scope="module")
+async def lockout_target(api: Any, admin: dict[str, str]) -> str:
+    """An account of its own for the hostile-password sign-ins: they lock it out, not ``root``."""
+    await api.create_user(admin, "inj.target", "Target-Passw0rd!", ["client"])
+    return "inj.target"
+
+
 @pytest.mark.parametrize("value", INJECTIONS)
-async def test_injection_in_login_fields_is_4xx(api: Any, value: str) -> None:
-    for body in ({"username": value, "password": "x"}, {"username": "root", "password": value}):
+async def test_injection_in_login_fields_is_4xx(api: Any, lockout_target: str, value: str) -> None:
+    for body in ({"username": value, "password": "x"}, {"username": lockout_target, "password": value}):
         r = await api.client.post("/api/auth/login", json=body)
         assert 400 <= r.status_code < 500, (body, r.status_code, r.text)
 

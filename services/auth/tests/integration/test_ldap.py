@@ -13,21 +13,14 @@ import ldap3
 import pytest
 from caisse_auth.services.bootstrap import create_admin
 from caisse_shared.infra import free_port, wait_for_port
+from caisse_shared.testing.system import require_system_binary
 
-SLAPD = "/usr/sbin/slapd"
 BASE = "dc=caisse,dc=test"
 ADMIN_DN = f"cn=admin,{BASE}"
 ADMIN_PW = "slapd-test-secret"
 PEOPLE, GROUPS = f"ou=people,{BASE}", f"ou=groups,{BASE}"
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not Path(SLAPD).exists(),
-        reason="slapd not installed: apt-get install -y slapd ldap-utils "
-        "(the Makefile's CI set-up installs it)",
-    ),
-]
+pytestmark = pytest.mark.integration
 
 CONF = """include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -71,13 +64,18 @@ def _seed(url: str) -> None:
 @pytest.fixture(scope="module")
 def slapd() -> Iterator[str]:
     """A throw-away slapd on a free port, seeded with people and groups."""
+    binary = require_system_binary(
+        "slapd",
+        paths=("/usr/sbin/slapd",),
+        install="make system-deps, or apt-get install -y slapd ldap-utils",
+    )
     tmp = Path(tempfile.mkdtemp(prefix="caisse-slapd-"))
     (tmp / "db").mkdir()
     (tmp / "slapd.conf").write_text(CONF.format(dir=tmp, base=BASE, admin=ADMIN_DN, pw=ADMIN_PW))
     port = free_port()
     url = f"ldap://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [SLAPD, "-f", str(tmp / "slapd.conf"), "-h", f"{url}/", "-d", "0"],
+        [binary, "-f", str(tmp / "slapd.conf"), "-h", f"{url}/", "-d", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,49 +27,62 @@ AGENT_PERMS = [
 INST = "SFD1"
 
 
-@pytest.fixture(scope="module")
-async def env(
-    pg: Any, token_factory: Any, service_dir: Any, settings_factory: Any, seed: Any
-) -> AsyncIterator[dict[str, Any]]:
-    """One app (no background workers) on a fresh database, with two agents and three cases."""
+@asynccontextmanager
+async def _service(
+    pg: Any, token_factory: Any, service_dir: Any, settings_factory: Any
+) -> AsyncIterator[Any]:
+    """The app (no background workers) on a fresh database, and an HTTP client on it."""
     url = await pg.migrated_database(service_dir)
     app = create_app(settings_factory(url, run_background_workers=False), verifier=token_factory.verifier())
-    db: Database = app.state.database
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        mgr = token_factory.headers(*ALL, sub="mgr", institution_id=INST)
-        resp = await client.post("/api/teams", json={"name": "Recouvrement Nord"}, headers=mgr)
+        yield client, app.state.database
+    await app.state.database.dispose()
+
+
+async def _world(client: httpx.AsyncClient, db: Database, tf: Any, seed: Any) -> dict[str, Any]:
+    """An institution of the caller's own: a team, two agents and three open cases (unique CIFs)."""
+    run = uuid.uuid4().hex[:8]
+    inst = f"SFD-{run}"
+    mgr = tf.headers(*ALL, sub="mgr", institution_id=inst)
+    resp = await client.post("/api/teams", json={"name": "Recouvrement Nord"}, headers=mgr)
+    assert resp.status_code == 201, resp.text
+    team = resp.json()
+    agents = []
+    for i in (1, 2):
+        body = {"code": f"AG{i}", "name": f"Agent {i}", "user_id": f"user-{i}", "team_id": team["id"]}
+        resp = await client.post("/api/agents", headers=mgr, json=body)
         assert resp.status_code == 201, resp.text
-        team = resp.json()
-        agents = [
-            (
-                await client.post(
-                    "/api/agents",
-                    headers=mgr,
-                    json={
-                        "code": f"AG{i}",
-                        "name": f"Agent {i}",
-                        "user_id": f"user-{i}",
-                        "team_id": team["id"],
-                    },
-                )
-            ).json()
-            for i in (1, 2)
-        ]
-        for cif in ("C1", "C2", "C3"):
-            await seed(db, cif, dpd=15)
-        yield {
-            "client": client,
-            "mgr": mgr,
-            "team": team,
-            "agents": agents,
-            "db": db,
-            "agent1": token_factory.headers(*AGENT_PERMS, sub="user-1", institution_id=INST),
-            "agent2": token_factory.headers(*AGENT_PERMS, sub="user-2", institution_id=INST),
-            "other_inst": token_factory.headers(*ALL, sub="x", institution_id="SFD2"),
-            "tf": token_factory,
-        }
-    await db.dispose()
+        agents.append(resp.json())
+    cifs = [f"{c}-{run}" for c in ("C1", "C2", "C3")]
+    for cif in cifs:
+        await seed(db, cif, dpd=15, institution=inst)
+    return {
+        "client": client,
+        "mgr": mgr,
+        "team": team,
+        "agents": agents,
+        "cifs": cifs,
+        "db": db,
+        "agent1": tf.headers(*AGENT_PERMS, sub="user-1", institution_id=inst),
+        "agent2": tf.headers(*AGENT_PERMS, sub="user-2", institution_id=inst),
+        "other_inst": tf.headers(*ALL, sub="x", institution_id="SFD2"),
+        "tf": tf,
+    }
+
+
+@pytest.fixture(scope="module")
+async def service(pg: Any, token_factory: Any, service_dir: Any, settings_factory: Any) -> AsyncIterator[Any]:
+    """One app and database for the module; each test makes its own institution in it."""
+    async with _service(pg, token_factory, service_dir, settings_factory) as s:
+        yield s
+
+
+@pytest.fixture
+async def env(service: Any, token_factory: Any, seed: Any) -> dict[str, Any]:
+    """This test's own institution, team, two agents and three cases, in the module's database."""
+    client, db = service
+    return await _world(client, db, token_factory, seed)
 
 
 ENDPOINTS = [
@@ -120,12 +135,14 @@ ENDPOINTS = [
 
 
 @pytest.mark.parametrize(("method", "path", "perm", "body"), ENDPOINTS)
-async def test_401_and_403(env: dict[str, Any], method: str, path: str, perm: str, body: Any) -> None:
-    client: httpx.AsyncClient = env["client"]
+async def test_401_and_403(
+    service: Any, token_factory: Any, method: str, path: str, perm: str, body: Any
+) -> None:
+    client: httpx.AsyncClient = service[0]  # refused before any row is read: no world needed
     assert (await client.request(method, path, json=body)).status_code == 401
     others = [p for p in ALL if p != perm]
     resp = await client.request(
-        method, path, json=body, headers=env["tf"].headers(*others, institution_id=INST)
+        method, path, json=body, headers=token_factory.headers(*others, institution_id=INST)
     )
     assert resp.status_code == 403
     assert resp.headers["content-type"].startswith("application/problem+json")
@@ -139,7 +156,7 @@ async def test_cases_opened_and_auto_assigned_balanced(env: dict[str, Any]) -> N
         counts.append(len(rows))
         assert all(r["method"] == "AUTO" for r in rows)
     assert sorted(counts) == [1, 2]
-    case = (await c.get("/api/cases/customer/C1/summary", headers=mgr)).json()
+    case = (await c.get(f"/api/cases/customer/{env['cifs'][0]}/summary", headers=mgr)).json()
     assert case["status"] == "NEW"
     assert case["reminder_level"] == "FRIENDLY"
     assert case["loans"][0]["overdue_amount"] == 50_000
@@ -154,13 +171,13 @@ async def _owner(env: dict[str, Any], cif: str) -> tuple[dict[str, str], dict[st
 
 
 async def test_agent_scope_own_customers_only(env: dict[str, Any]) -> None:
-    c = env["client"]
-    owner, other = await _owner(env, "C2")
-    assert (await c.get("/api/cases/customer/C2", headers=owner)).status_code == 200
-    assert (await c.get("/api/cases/customer/C2", headers=other)).status_code == 403
-    resp = await c.post("/api/actions", headers=other, json={"cif": "C2", "action_type": "CALL"})
+    c, c2 = env["client"], env["cifs"][1]
+    owner, other = await _owner(env, c2)
+    assert (await c.get(f"/api/cases/customer/{c2}", headers=owner)).status_code == 200
+    assert (await c.get(f"/api/cases/customer/{c2}", headers=other)).status_code == 403
+    resp = await c.post("/api/actions", headers=other, json={"cif": c2, "action_type": "CALL"})
     assert resp.status_code == 403
-    assert (await c.get("/api/cases/customer/C2", headers=env["other_inst"])).status_code == 404
+    assert (await c.get(f"/api/cases/customer/{c2}", headers=env["other_inst"])).status_code == 404
     me = env["agents"][0] if owner is env["agent1"] else env["agents"][1]
     them = env["agents"][1] if me is env["agents"][0] else env["agents"][0]
     assert (await c.get(f"/api/agents/{them['id']}/performance", headers=owner)).status_code == 403
@@ -168,12 +185,12 @@ async def test_agent_scope_own_customers_only(env: dict[str, Any]) -> None:
 
 
 async def test_record_call_and_promise_flow(env: dict[str, Any]) -> None:
-    c = env["client"]
-    owner, _ = await _owner(env, "C1")
+    c, c1 = env["client"], env["cifs"][0]
+    owner, _ = await _owner(env, c1)
     call = await c.post(
         "/api/actions",
         headers=owner,
-        json={"cif": "C1", "action_type": "CALL", "account_number": "ACC-C1", "notes": "rappel"},
+        json={"cif": c1, "action_type": "CALL", "account_number": f"ACC-{c1}", "notes": "rappel"},
     )
     assert call.status_code == 201, call.text
     res = await c.put(f"/api/actions/{call.json()['id']}/result", headers=owner, json={"result": "CONTACTED"})
@@ -183,7 +200,7 @@ async def test_record_call_and_promise_flow(env: dict[str, Any]) -> None:
         "/api/actions",
         headers=owner,
         json={
-            "cif": "C1",
+            "cif": c1,
             "action_type": "PROMISE_TO_PAY",
             "promise_amount": 20_000,
             "promise_currency": "XOF",
@@ -192,46 +209,43 @@ async def test_record_call_and_promise_flow(env: dict[str, Any]) -> None:
     )
     assert promise.status_code == 201, promise.text
     assert promise.json()["promise_status"] == "PENDING"
-    history = (await c.get("/api/cases/customer/C1", headers=owner)).json()
+    history = (await c.get(f"/api/cases/customer/{c1}", headers=owner)).json()
     assert [h["to_status"] for h in history] == ["NEW", "IN_PROGRESS", "PROMISE"]
-    by_loan = (await c.get("/api/actions/loan/ACC-C1", headers=owner)).json()
+    by_loan = (await c.get(f"/api/actions/loan/ACC-{c1}", headers=owner)).json()
     assert [a["action_type"] for a in by_loan] == ["CALL"]
-    by_cif = (await c.get("/api/actions/customer/C1", headers=owner)).json()
+    by_cif = (await c.get(f"/api/actions/customer/{c1}", headers=owner)).json()
     assert {a["action_type"] for a in by_cif} == {"CALL", "PROMISE_TO_PAY"}
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        {"cif": "C3", "action_type": "PROMISE_TO_PAY"},
+        {"action_type": "PROMISE_TO_PAY"},
         {
-            "cif": "C3",
             "action_type": "PROMISE_TO_PAY",
             "promise_amount": 10.5,
             "promise_currency": "XOF",
             "promise_date": "2099-01-01",
         },
         {
-            "cif": "C3",
             "action_type": "PROMISE_TO_PAY",
             "promise_amount": 100,
             "promise_currency": "EUR",
             "promise_date": date.today().isoformat(),
         },
         {
-            "cif": "C3",
             "action_type": "PROMISE_TO_PAY",
             "promise_amount": 100,
             "promise_currency": "XOF",
             "promise_date": "2020-01-01",
         },
-        {"cif": "C3", "action_type": "TELEPATHY"},
-        {"cif": "C3", "action_type": "CALL", "account_number": "NOT-HIS"},
-        {"cif": "C3", "action_type": "CALL", "unknown": 1},
+        {"action_type": "TELEPATHY"},
+        {"action_type": "CALL", "account_number": "NOT-HIS"},
+        {"action_type": "CALL", "unknown": 1},
     ],
 )
 async def test_bad_actions_are_4xx(env: dict[str, Any], body: dict[str, Any]) -> None:
-    resp = await env["client"].post("/api/actions", headers=env["mgr"], json=body)
+    resp = await env["client"].post("/api/actions", headers=env["mgr"], json={**body, "cif": env["cifs"][2]})
     assert resp.status_code in (400, 422), resp.text
 
 
@@ -243,28 +257,26 @@ async def test_malformed_json_is_400(env: dict[str, Any]) -> None:
 
 
 async def test_case_state_machine_via_api(env: dict[str, Any]) -> None:
-    c, mgr = env["client"], env["mgr"]
+    c, mgr, c3 = env["client"], env["mgr"], env["cifs"][2]
     bad = await c.post(
         "/api/cases",
         headers=mgr,
-        json={"cif": "C3", "action": "STATUS_CHANGE", "to_status": "BROKEN_PROMISE"},
+        json={"cif": c3, "action": "STATUS_CHANGE", "to_status": "BROKEN_PROMISE"},
     )
     assert bad.status_code == 409
     assert bad.json()["code"] == "invalid_status_transition"
     ok = await c.post(
         "/api/cases",
         headers=mgr,
-        json={"cif": "C3", "action": "STATUS_CHANGE", "to_status": "LEGAL", "note": "dossier"},
+        json={"cif": c3, "action": "STATUS_CHANGE", "to_status": "LEGAL", "note": "dossier"},
     )
     assert ok.status_code == 201
     assert (ok.json()["from_status"], ok.json()["to_status"]) == ("NEW", "LEGAL")
     back = await c.post(
-        "/api/cases", headers=mgr, json={"cif": "C3", "action": "STATUS_CHANGE", "to_status": "IN_PROGRESS"}
+        "/api/cases", headers=mgr, json={"cif": c3, "action": "STATUS_CHANGE", "to_status": "IN_PROGRESS"}
     )
     assert back.status_code == 409
-    note = await c.post(
-        "/api/cases", headers=mgr, json={"cif": "C3", "action": "NOTE", "note": "appel avocat"}
-    )
+    note = await c.post("/api/cases", headers=mgr, json={"cif": c3, "action": "NOTE", "note": "appel avocat"})
     assert note.status_code == 201
     assert (
         await c.post("/api/cases", headers=mgr, json={"cif": "NOPE", "action": "NOTE"})
@@ -272,20 +284,20 @@ async def test_case_state_machine_via_api(env: dict[str, Any]) -> None:
 
 
 async def test_manual_reassignment_keeps_history(env: dict[str, Any]) -> None:
-    c, mgr = env["client"], env["mgr"]
-    case = (await c.get("/api/cases/customer/C2/summary", headers=mgr)).json()
+    c, mgr, c2 = env["client"], env["mgr"], env["cifs"][1]
+    case = (await c.get(f"/api/cases/customer/{c2}/summary", headers=mgr)).json()
     target = next(a for a in env["agents"] if a["id"] != case["agent_id"])
-    current = (await c.get("/api/assignments/customer/C2", headers=mgr)).json()[0]
+    current = (await c.get(f"/api/assignments/customer/{c2}", headers=mgr)).json()[0]
     moved = await c.put(
         f"/api/assignments/{current['id']}", headers=mgr, json={"agent_id": target["id"], "reason": "congé"}
     )
     assert moved.status_code == 200, moved.text
-    history = (await c.get("/api/assignments/customer/C2", headers=mgr)).json()
+    history = (await c.get(f"/api/assignments/customer/{c2}", headers=mgr)).json()
     assert [h["active"] for h in history] == [True, False]
     assert history[0]["agent_id"] == target["id"]
     again = await c.put(f"/api/assignments/{current['id']}", headers=mgr, json={"agent_id": target["id"]})
     assert again.status_code == 422  # ended assignments cannot be moved
-    same = await c.post("/api/assignments", headers=mgr, json={"cif": "C2", "agent_id": target["id"]})
+    same = await c.post("/api/assignments", headers=mgr, json={"cif": c2, "agent_id": target["id"]})
     assert same.json()["id"] == history[0]["id"]  # no-op, no new history row
 
 
@@ -293,7 +305,7 @@ async def test_bulk_assign_and_workload(env: dict[str, Any]) -> None:
     c, mgr = env["client"], env["mgr"]
     agent = env["agents"][0]
     resp = await c.post(
-        "/api/assignments/bulk", headers=mgr, json={"cifs": ["C1", "C2", "C3"], "agent_id": agent["id"]}
+        "/api/assignments/bulk", headers=mgr, json={"cifs": env["cifs"], "agent_id": agent["id"]}
     )
     assert resp.status_code == 201
     w = (await c.get(f"/api/agents/{agent['id']}/workload", headers=mgr)).json()
@@ -324,8 +336,27 @@ async def test_agents_and_teams_crud(env: dict[str, Any]) -> None:
     await c.put(f"/api/agents/{agent['id']}", headers=mgr, json={"status": "ACTIVE"})
 
 
-async def test_strategies_tasks_and_performance(env: dict[str, Any]) -> None:
-    c, mgr = env["client"], env["mgr"]
+@pytest.fixture
+async def own_database_env(
+    pg: Any, token_factory: Any, service_dir: Any, settings_factory: Any, seed: Any
+) -> AsyncIterator[dict[str, Any]]:
+    """A world on a database of its own: the scheduled jobs run over every institution."""
+    async with _service(pg, token_factory, service_dir, settings_factory) as (client, db):
+        yield await _world(client, db, token_factory, seed)
+
+
+async def test_strategies_tasks_and_performance(own_database_env: dict[str, Any]) -> None:
+    env = own_database_env
+    c, mgr, c1 = env["client"], env["mgr"], env["cifs"][0]
+    owner, _ = await _owner(env, c1)
+    call = await c.post("/api/actions", headers=owner, json={"cif": c1, "action_type": "CALL"})
+    assert call.status_code == 201, call.text
+    due = (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
+    promise = {"promise_amount": 20_000, "promise_currency": "XOF", "promise_date": due}
+    kept = await c.post(
+        "/api/actions", headers=owner, json={"cif": c1, "action_type": "PROMISE_TO_PAY", **promise}
+    )
+    assert kept.status_code == 201, kept.text
     rule = await c.post(
         "/api/strategies",
         headers=mgr,
@@ -354,16 +385,20 @@ async def test_strategies_tasks_and_performance(env: dict[str, Any]) -> None:
         )
     ).status_code == 422
     run = await c.post("/api/jobs/run", headers=mgr)
-    assert run.json()["tasks_created"] >= 2
-    agent = env["agents"][0]
-    tasks = (await c.get(f"/api/tasks/agent/{agent['id']}", headers=mgr)).json()
-    assert tasks
+    assert run.json()["tasks_created"] == 3  # one per open assigned case
+    tasks = [
+        t
+        for agent in env["agents"]
+        for t in (await c.get(f"/api/tasks/agent/{agent['id']}", headers=mgr)).json()
+    ]
+    assert sorted(t["cif"] for t in tasks) == sorted(env["cifs"])
     assert {t["action_type"] for t in tasks} == {"VISIT"}
     assert (await c.post("/api/jobs/run", headers=mgr)).json()["tasks_created"] == 0
+    agent = env["agents"][0]
     perf = await c.get(f"/api/agents/{agent['id']}/performance", headers=mgr)
     assert perf.status_code == 200
     team = await c.get(f"/api/teams/{env['team']['id']}/performance", headers=mgr)
-    assert team.json()["contacts"] >= 2
+    assert team.json()["contacts"] == 2  # the call and the promise
     assert team.json()["promises"] == 1
     bad = await c.get(
         f"/api/agents/{agent['id']}/performance",

@@ -19,6 +19,7 @@ from caisse_collection.services import jobs
 from caisse_shared import permissions as P
 from caisse_shared.events.envelope import Event
 from caisse_shared.events.registry import default_registry
+from caisse_shared.testing.kafka import next_offsets, wait_for_committed
 from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,7 @@ INST = "SFD-INT"
 
 
 @pytest.fixture(scope="module")
-async def env(
+async def live(
     pg: Any, kafka_bootstrap: str, token_factory: Any, service_dir: Any, settings_factory: Any
 ) -> AsyncIterator[dict[str, Any]]:
     """The app with its relay, consumer and scheduler running, and a producer."""
@@ -45,23 +46,29 @@ async def env(
         await asyncio.wait_for(app.state.consumer.ready.wait(), 60)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            mgr = token_factory.headers(*ALL, sub="mgr", institution_id=INST)
-            agent = (
-                await client.post(
-                    "/api/agents", headers=mgr, json={"code": "A1", "name": "Awa", "user_id": "awa"}
-                )
-            ).json()
             yield {
                 "app": app,
                 "client": client,
-                "mgr": mgr,
-                "agent": agent,
                 "producer": producer,
                 "db": app.state.database,
                 "bootstrap": kafka_bootstrap,
-                "awa": token_factory.headers(*ALL[:-1], sub="awa", institution_id=INST),
+                "group": group,
+                "tf": token_factory,
             }
     await producer.stop()
+
+
+@pytest.fixture
+async def env(live: dict[str, Any]) -> dict[str, Any]:
+    """This test's own institution and agent (its cases are assigned to her alone)."""
+    inst, tf = f"{INST}-{uuid.uuid4().hex[:8]}", live["tf"]
+    mgr = tf.headers(*ALL, sub="mgr", institution_id=inst)
+    resp = await live["client"].post(
+        "/api/agents", headers=mgr, json={"code": "A1", "name": "Awa", "user_id": "awa"}
+    )
+    assert resp.status_code == 201, resp.text
+    awa = tf.headers(*ALL[:-1], sub="awa", institution_id=inst)
+    return {**live, "inst": inst, "mgr": mgr, "agent": resp.json(), "awa": awa, "sent": []}
 
 
 async def send(
@@ -72,7 +79,7 @@ async def send(
     payload: dict[str, Any],
     event_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Produce one event the way the owning service's relay would."""
+    """Produce one event the way the owning service's relay would (its offset kept in env["sent"])."""
     ev = Event(
         event_type=event_type,
         topic=topic,
@@ -82,11 +89,12 @@ async def send(
         producer="test",
     )
     value = default_registry().encode(event_type, 1, payload)
-    await env["producer"].send_and_wait(topic, value=value, key=key.encode(), headers=ev.headers())
+    meta = await env["producer"].send_and_wait(topic, value=value, key=key.encode(), headers=ev.headers())
+    env["sent"].append(meta)
     return ev.event_id
 
 
-def delinquency(cif: str, account: str, dpd: int, overdue: int) -> dict[str, Any]:
+def delinquency(cif: str, account: str, dpd: int, overdue: int, institution: str) -> dict[str, Any]:
     """A LoanDelinquencyChanged payload."""
     return {
         "account_number": account,
@@ -98,7 +106,7 @@ def delinquency(cif: str, account: str, dpd: int, overdue: int) -> dict[str, Any
         "days_past_due": dpd,
         "overdue_amount": overdue,
         "outstanding_amount": 1_000_000,
-        "institution_id": INST,
+        "institution_id": institution,
         "agency_id": None,
     }
 
@@ -139,7 +147,7 @@ async def open_case(env: dict[str, Any], cif: str, overdue: int = 60_000) -> Non
         "banksync.loan.delinquency_changed",
         "banksync.LoanDelinquencyChanged",
         f"L-{cif}",
-        delinquency(cif, f"L-{cif}", 20, overdue),
+        delinquency(cif, f"L-{cif}", 20, overdue, env["inst"]),
     )
 
     async def ready() -> bool:
@@ -186,7 +194,7 @@ async def test_delinquency_opens_assigns_and_payment_keeps_promise(env: dict[str
         return any(a["promise_status"] == "KEPT" for a in acts)
 
     await eventually(kept)
-    await asyncio.sleep(1.0)  # let the duplicates through
+    await wait_for_committed(env["bootstrap"], env["group"], next_offsets(env["sent"]))  # duplicates too
     case = await case_of(env, "K1")
     assert case is not None
     assert (case["status"], case["overdue_amount"]) == ("IN_PROGRESS", 35_000)
@@ -242,7 +250,7 @@ async def test_broken_promise_detected_by_job(env: dict[str, Any]) -> None:
     await promise(env, "K3", 10_000, days=1)
     later = datetime.now(UTC).date() + timedelta(days=3)
     async with env["db"].unit_of_work() as s:
-        assert await jobs.detect_broken_promises(s, later) >= 1
+        assert await jobs.detect_broken_promises(s, later) == 1  # K3's (K1's is due on `later`)
     async with env["db"].unit_of_work() as s:
         assert await jobs.detect_broken_promises(s, later) == 0  # idempotent
         p = (await s.execute(select(PromiseToPay).where(PromiseToPay.cif == "K3"))).scalar_one()

@@ -14,6 +14,7 @@ from caisse_payments.db import driver, intake
 from caisse_payments.db.models import Base
 from caisse_payments.domain.allocation import parse_order
 from caisse_payments.domain.channels import TRANSFORMS
+from caisse_payments.domain.signature import delivery_id
 from caisse_payments.services import ingest as ingest_service
 from caisse_payments.services.events import outbox_row
 from caisse_shared.db import Database
@@ -66,8 +67,12 @@ async def test_new_payment_has_its_history_row_and_decodable_event(client: Any, 
     payload = await scalar(app, "SELECT payload FROM payments.outbox WHERE key=:k", k=p["reference_number"])
     event = default_registry().decode("payments.PaymentReceived", 1, payload)
     assert (event["payment_id"], event["amount"], event["status"]) == (p["id"], 2_500, "RECEIVED")
-    delivery = await scalar(app, "SELECT count(*) FROM payments.webhook_delivery WHERE channel='kkiapay'")
-    assert delivery >= 1
+    delivery = await scalar(
+        app,
+        "SELECT count(*) FROM payments.webhook_delivery WHERE channel='kkiapay' AND delivery_id=:d",
+        d=delivery_id(headers["X-Caisse-Signature"]),
+    )
+    assert delivery == 1
 
 
 async def test_replay_and_provider_retry_write_nothing_more(client: Any, app: Any) -> None:

@@ -107,12 +107,13 @@ async def test_allocates_in_order_and_reads_back(
         "SELECT count(*) FROM payments.outbox WHERE key=:k AND event_type='payments.PaymentReceived'",
         k=loan_account,
     )
-    assert events >= 1
+    assert events == 1
 
 
 async def test_unknown_and_closed_loans_go_to_suspense(client: Any, token_factory: Any, app: Any) -> None:
     closed = f"LN{uuid.uuid4().hex[:8]}"
     await add_loan(app, closed, status="CLOSED")
+    suspense = set()
     for account, why in ((f"NOPE{uuid.uuid4().hex[:6]}", "unknown"), (closed, "CLOSED")):
         resp = await post_payment(
             client,
@@ -128,13 +129,14 @@ async def test_unknown_and_closed_loans_go_to_suspense(client: Any, token_factor
         assert resp.status_code == 201
         assert p["status"] == "UNALLOCATED" and p["needs_review"] is True
         assert p["unallocated_amount"] == 2_500 and why in p["review_reason"]
+        suspense.add(p["id"])
     review = (
         await client.get(
             "/api/payments/transactions?needs_review=true&status=UNALLOCATED",
             headers=token_factory.headers(READ),
         )
     ).json()
-    assert len(review) >= 2
+    assert suspense <= {x["id"] for x in review}  # other tests' payments may be listed too
 
 
 async def test_idempotency_key_replays_and_rejects_other_body(

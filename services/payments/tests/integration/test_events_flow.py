@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 from asgi_lifespan import LifespanManager
 from caisse_shared.events.envelope import Event
 from caisse_shared.events.registry import default_registry
+from caisse_shared.testing.kafka import next_offsets, wait_for_committed
 from payments_testkit import create_app, make_settings, scalar
 
 pytestmark = pytest.mark.integration
@@ -36,7 +38,7 @@ async def live(db_url: str, kafka_bootstrap: str, token_factory: Any) -> AsyncIt
 
 async def _produce_loan(
     bootstrap: str, account: str, *, principal: int, occurred: datetime, status: str = "ACTIVE"
-) -> None:
+) -> RecordMetadata:
     payload = {
         "account_number": account,
         "cif": "CIF-K",
@@ -59,7 +61,7 @@ async def _produce_loan(
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
     await producer.start()
     try:
-        await producer.send_and_wait(
+        return await producer.send_and_wait(
             ev.topic,
             default_registry().encode(ev.event_type, 1, payload),
             key=account.encode(),
@@ -67,14 +69,6 @@ async def _produce_loan(
         )
     finally:
         await producer.stop()
-
-
-async def _wait_for(app: Any, sql: str, expected: Any, timeout: float = 30, **params: Any) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while (value := await scalar(app, sql, **params)) != expected:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{sql} -> {value!r}, expected {expected!r}")
-        await asyncio.sleep(0.2)
 
 
 async def _read_topic(bootstrap: str, topic: str, key: str, timeout: float = 30) -> list[Any]:
@@ -102,13 +96,10 @@ async def test_loan_events_feed_allocation_and_events_are_published(
 ) -> None:
     account = f"LN{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)
-    await _produce_loan(kafka_bootstrap, account, principal=40_000, occurred=now)
+    newer = await _produce_loan(kafka_bootstrap, account, principal=40_000, occurred=now)
     # An older snapshot arriving late must not overwrite the newer one.
-    await _produce_loan(kafka_bootstrap, account, principal=99_999, occurred=now - timedelta(hours=1))
-    await _wait_for(
-        live, "SELECT outstanding_principal FROM payments.loan WHERE account_number=:a", 40_000, a=account
-    )
-    await asyncio.sleep(1.0)
+    older = await _produce_loan(kafka_bootstrap, account, principal=99_999, occurred=now - timedelta(hours=1))
+    await wait_for_committed(kafka_bootstrap, live.state.settings.loans_group, next_offsets([newer, older]))
     assert (
         await scalar(
             live, "SELECT outstanding_principal FROM payments.loan WHERE account_number=:a", a=account

@@ -42,6 +42,8 @@ class TokenFactory:
             "alg": "RS256",
         }
         self.public_pem = public_pem
+        # parsed once: loading the PEM (with its key checks) on every token cost ~60 ms a token
+        self._signing_key = jwk.construct(self.private_pem, algorithm="RS256")
 
     def jwks(self) -> dict[str, Any]:
         """The JWKS document for this key."""
@@ -80,7 +82,7 @@ class TokenFactory:
         if agency_id is not None:
             claims["agency_id"] = agency_id
         claims.update(extra)
-        return str(jwt.encode(claims, self.private_pem, algorithm="RS256", headers={"kid": self.kid}))
+        return str(jwt.encode(claims, self._signing_key, algorithm="RS256", headers={"kid": self.kid}))
 
     def headers(self, *permissions: str, **kw: Any) -> dict[str, str]:
         """``Authorization: Bearer …`` headers for ``permissions``."""
