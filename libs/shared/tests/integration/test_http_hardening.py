@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -63,6 +64,18 @@ def log_lines() -> Iterator[LogLines]:
     logging.getLogger().removeHandler(handler)
 
 
+def _await_lines(
+    log_lines: LogLines, wanted: Callable[[dict[str, object]], bool], timeout: float = 5.0
+) -> list[dict[str, object]]:
+    """The log lines ``wanted`` selects, once there is at least one (or the timeout ends)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [line for line in log_lines() if wanted(line)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
 def _exchange(sock: socket.socket, path: str) -> bytes:
     """One HTTP/1.1 request on an open connection; the whole response."""
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
@@ -97,7 +110,7 @@ def test_unhandled_error_is_a_problem_500_and_the_connection_survives(
     assert json.loads(body)["code"] == "internal"
     assert b"the database said no" not in body
     assert second.startswith(b"HTTP/1.1 200")
-    errors = [r for r in log_lines() if r.get("logger") == "caisse.errors"]
+    errors = _await_lines(log_lines, lambda r: r.get("logger") == "caisse.errors")
     assert len(errors) == 1
     assert errors[0]["correlation_id"] == cid.decode()
     assert "RuntimeError: the database said no" in str(errors[0]["exc"])
@@ -125,7 +138,8 @@ def test_ordinary_escapes_pass_and_the_access_log_names_the_route(
 ) -> None:
     r = httpx.get(served + "/items/caf%C3%A9", headers=token_factory.headers("demo:read"))
     assert r.status_code == 200 and r.json() == {"id": "café"}
-    access = [x for x in log_lines() if x.get("logger") == "caisse.access"]
+    # The access line is written once the response has gone out, by the server's own thread.
+    access = _await_lines(log_lines, lambda x: x.get("logger") == "caisse.access")
     assert len(access) == 1
     line = access[0]
     assert (line["method"], line["route"], line["status"]) == ("GET", "/items/{item_id}", 200)
